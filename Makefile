@@ -1,0 +1,61 @@
+# SI Grants: `make run` serves the demo, `make test` runs the suite (SQLite, then PostgreSQL).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app grants
+PG_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres install translations translations-update db demo lint clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the project metadata changes.
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d grants/translations >/dev/null
+
+db: translations
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) demo
+
+run: demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test-sqlite: translations
+	GRANTS_TEST_DATABASE_URL= $(BIN)/pytest
+
+# Runs when PostgreSQL answers on 127.0.0.1:5432; the tests create and drop their own database.
+test-postgres: translations
+	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
+		echo "PostgreSQL reachable: running the suite on PostgreSQL"; \
+		GRANTS_TEST_DATABASE_URL=$(PG_ADMIN_URL) $(BIN)/pytest; \
+	elif [ -n "$(REQUIRE_POSTGRES)" ]; then \
+		echo "PostgreSQL not reachable on 127.0.0.1:5432 but required"; exit 1; \
+	else \
+		echo "PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL run skipped"; \
+	fi
+
+test: lint test-sqlite test-postgres
+
+lint: install
+	$(BIN)/ruff check grants config tests
+
+# After adding or changing user-facing strings: extract them and update both catalogues.
+translations-update: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_pgettext:1c,2 --no-location \
+		--sort-output --omit-header -o grants/translations/messages.pot .
+	$(BIN)/pybabel update -i grants/translations/messages.pot -d grants/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""What every API blueprint shares: authentication, role checks, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_login import current_user
+
+from grants.core.db import db
+from grants.core.security import require_roles
+
+BEARER = [{"bearerAuth": []}]
+
+
+def authenticated(*roles: str) -> Callable:
+    """The bearer of a valid token, holding one of ``roles`` when given (401, then 403)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            require_roles(current_user, roles)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+def page_of(query: sa.Select, page: int, per_page: int) -> dict:
+    """``{items, total, page}`` for a select; two queries whatever the size."""
+    total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    items = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
+    return {"items": items, "total": total, "page": page}
+
+
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    return type(f"{item_schema.__name__.removesuffix('Schema')}PageSchema", (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "total": ma.fields.Integer(),
+        "page": ma.fields.Integer(),
+    })

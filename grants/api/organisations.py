@@ -1,0 +1,67 @@
+"""Organisation profiles of the caller."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from grants.api.common import BEARER, authenticated
+from grants.core.db import db
+from grants.core.errors import NotFound
+from grants.organisations.models import Organisation
+from grants.organisations.schemas import OrganisationCreateSchema, OrganisationPatchSchema, OrganisationSchema
+from grants.organisations.services import can_edit_organisation, create_organisation, update_organisation
+from grants.users.models import RoleCode
+
+blp = Blueprint("api_organisations", __name__, description="Applicant organisations")
+
+
+def _own_organisation(organisation_id: int) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not (can_edit_organisation(current_user, organisation) or current_user.is_staff):
+        raise NotFound()
+    return organisation
+
+
+@blp.route("/organisations", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, OrganisationSchema(many=True))
+@authenticated()
+def list_mine():
+    """Organisations the caller belongs to."""
+    return current_user.organisations
+
+
+@blp.route("/organisations", methods=["POST"])
+@blp.doc(security=BEARER)
+@blp.arguments(OrganisationCreateSchema)
+@blp.response(201, OrganisationSchema)
+@authenticated(RoleCode.APPLICANT)
+def create(data):
+    """Create an organisation; the caller becomes its owner."""
+    organisation = create_organisation(current_user, {k: (v.value if hasattr(v, "value") else v)
+                                                      for k, v in data.items()})
+    db.session.commit()
+    return organisation
+
+
+@blp.route("/organisations/<int:organisation_id>", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, OrganisationSchema)
+@authenticated()
+def read(organisation_id: int):
+    return _own_organisation(organisation_id)
+
+
+@blp.route("/organisations/<int:organisation_id>", methods=["PATCH"])
+@blp.doc(security=BEARER)
+@blp.arguments(OrganisationPatchSchema(partial=True))
+@blp.response(200, OrganisationSchema)
+@authenticated(RoleCode.APPLICANT)
+def update(data, organisation_id: int):
+    organisation = _own_organisation(organisation_id)
+    if not can_edit_organisation(current_user, organisation):
+        raise NotFound()
+    update_organisation(organisation, {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()})
+    db.session.commit()
+    return organisation

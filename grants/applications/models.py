@@ -1,0 +1,65 @@
+"""Applications: a request for money for one SI stage of one initiative, in one call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.core.db import JSONType, Money, TimestampMixin, UTCDateTime, db, utcnow
+from grants.initiatives.stages import stage_label
+
+if TYPE_CHECKING:
+    from grants.calls.models import Call
+    from grants.initiatives.models import Initiative
+    from grants.organisations.models import Organisation
+    from grants.users.models import User
+
+
+class Application(TimestampMixin, db.Model):
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="RESTRICT"))
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="RESTRICT"),
+                                                 index=True)
+    initiative_id: Mapped[int] = mapped_column(sa.ForeignKey("initiatives.id", ondelete="RESTRICT"),
+                                               index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The SI stage this application asks money for.
+    si_stage: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    requested_amount: Mapped[Decimal] = mapped_column("requested_amount_cents", Money)
+    duration_months: Mapped[int] = mapped_column(sa.Integer)
+    #: Answers to the call's form, by question code.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Workflow state; a state of the pinned workflow definition, changed only by the engine.
+    state: Mapped[str] = mapped_column(sa.String(40), default="draft")
+    workflow_name: Mapped[str] = mapped_column(sa.String(60))
+    workflow_version: Mapped[int] = mapped_column(sa.Integer)
+    #: Optimistic lock: every UPDATE checks and bumps it; a stale write fails.
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    call: Mapped[Call] = relationship(lazy="joined", innerjoin=True)
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    initiative: Mapped[Initiative] = relationship(back_populates="applications")
+    created_by: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.CheckConstraint("requested_amount_cents >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("duration_months > 0", name="duration_positive"),
+        sa.Index("ix_applications_call_id_state", "call_id", "state"),
+    )
+
+    @property
+    def stage_label(self) -> str:
+        return stage_label(self.si_stage, self.call.programme.stage_model)
+
+    def __repr__(self) -> str:
+        return f"<Application {self.id} {self.state}>"

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from grants.calls.models import PublicCallStatus
+
+
+class CallListArgs(ma.Schema):
+    status = ma.fields.Enum(PublicCallStatus, by_value=True, load_default=None)
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+class CallStageSchema(ma.Schema):
+    si_stage = ma.fields.String()
+    label = ma.fields.String()
+    envelope = ma.fields.Decimal(places=2, as_string=True)
+    min_grant = ma.fields.Decimal(places=2, as_string=True)
+    max_grant = ma.fields.Decimal(places=2, as_string=True)
+
+
+class ProgrammeRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    title = ma.fields.String()
+    fund_source = ma.fields.String()
+    currency = ma.fields.String()
+
+
+class CallSchema(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    title = ma.fields.String()
+    title_lv = ma.fields.String()
+    title_en = ma.fields.String()
+    status = ma.fields.Function(lambda call: call.public_status().value)
+    opens_at = ma.fields.DateTime()
+    closes_at = ma.fields.DateTime()
+    si_stages = ma.fields.List(ma.fields.String(), attribute="stage_codes")
+    budget = ma.fields.Decimal(places=2, as_string=True)
+    programme_id = ma.fields.Integer()
+
+
+class CallDetailSchema(CallSchema):
+    description = ma.fields.String()
+    description_lv = ma.fields.String()
+    description_en = ma.fields.String()
+    programme = ma.fields.Nested(ProgrammeRefSchema)
+    stages = ma.fields.List(ma.fields.Nested(CallStageSchema))
+    workflow = ma.fields.Function(lambda call: {"name": call.workflow_name, "version": call.workflow_version})
+    version = ma.fields.Integer()
+    published_at = ma.fields.DateTime(allow_none=True)
+    # Rubric, ruleset and form are attached to a call by the call set-up, evaluation and
+    # eligibility features; a call without them lists none.
+    rubric = ma.fields.Function(lambda call: [])
+    eligibility_rules = ma.fields.Function(lambda call: [])
+    form = ma.fields.Function(lambda call: [])

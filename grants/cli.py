@@ -1,0 +1,40 @@
+"""Command-line tools: `flask --app grants demo`, `flask --app grants create-admin`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from grants.core.db import db
+from grants.core.errors import UserInputError
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("demo")
+    def demo_command():
+        """Create the demo programme, calls and accounts (idempotent)."""
+        from grants.demo import load_demo
+
+        counts = load_demo()
+        db.session.commit()
+        click.echo(f"Demo ready: {counts['users']} accounts, {counts['organisations']} organisations, "
+                   f"{counts['calls']} calls. Password for every demo account: "
+                   f"{app.config['DEMO_PASSWORD']}")
+
+    @app.cli.command("create-admin")
+    @click.option("--email", prompt=True)
+    @click.option("--name", prompt=True)
+    @click.password_option()
+    def create_admin_command(email: str, name: str, password: str):
+        """Create an administrator account."""
+        from grants.users.models import RoleCode
+        from grants.users.services import register_user
+
+        try:
+            user = register_user(email=email, password=password, name=name, roles=(RoleCode.ADMIN,))
+        except UserInputError as error:
+            for field, messages in error.fields.items():
+                click.echo(f"{field}: {' '.join(messages)}", err=True)
+            raise SystemExit(1) from None
+        db.session.commit()
+        click.echo(f"Administrator {user.email} created.")

@@ -1,0 +1,52 @@
+"""Jinja filters and globals: dates in Europe/Riga, money, labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import format_datetime, get_locale
+from flask_babel import format_decimal as babel_format_decimal
+
+from grants.applications.states import state_label
+from grants.core.i18n import current_language
+
+
+def format_money(amount: Decimal | None, currency: str = "EUR") -> str:
+    if amount is None:
+        return ""
+    return f"{babel_format_decimal(amount, format='#,##0.00')} {'€' if currency == 'EUR' else currency}"
+
+
+def format_when(value: datetime | None, fmt: str = "medium") -> str:
+    """A UTC datetime shown in the configured timezone (Europe/Riga) and the user's language."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are followed after login or a language switch (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["when"] = format_when
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "current_language": current_language(),
+            "languages": current_app.config["LANGUAGES"],
+            "locale": get_locale(),
+        }
+
+    def language_url(code: str) -> str:
+        return url_for("core.set_language", code=code, next=request.full_path.rstrip("?"))
+
+    app.jinja_env.globals["language_url"] = language_url
+    app.jinja_env.globals["state_label"] = state_label

@@ -1,0 +1,70 @@
+"""The landing page after sign-in: what each role needs first."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from grants.applications.models import Application
+from grants.calls.models import Call, CallStatus, PublicCallStatus
+from grants.calls.services import calls_query
+from grants.core.db import db
+from grants.users.models import ROLE_LABELS, Role, RoleCode, user_roles
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+#: How many rows each dashboard list shows; the pages stay bounded whatever the data size.
+LIST_LIMIT = 20
+
+
+def _applicant_panel(user) -> dict:
+    organisation_ids = [m.organisation_id for m in user.memberships]
+    applications = []
+    if organisation_ids:
+        applications = db.session.execute(
+            sa.select(Application).where(Application.organisation_id.in_(organisation_ids))
+            .order_by(Application.updated_at.desc()).limit(LIST_LIMIT)
+        ).unique().scalars().all()
+    return {"organisations": user.organisations, "applications": applications}
+
+
+def _staff_panel() -> dict:
+    calls = db.session.execute(
+        calls_query(None, include_drafts=True).where(Call.status != CallStatus.CLOSED).limit(LIST_LIMIT)
+    ).unique().scalars().all()
+    counts: dict[int, dict[str, int]] = {}
+    if calls:
+        rows = db.session.execute(
+            sa.select(Application.call_id, Application.state, sa.func.count())
+            .where(Application.call_id.in_([c.id for c in calls]))
+            .group_by(Application.call_id, Application.state)
+        )
+        for call_id, state, count in rows:
+            counts.setdefault(call_id, {})[state] = count
+    return {"calls": calls, "counts": counts}
+
+
+def _admin_panel() -> dict:
+    rows = db.session.execute(
+        sa.select(Role.code, sa.func.count(user_roles.c.user_id))
+        .select_from(Role).outerjoin(user_roles, user_roles.c.role_id == Role.id).group_by(Role.code)
+    ).all()
+    return {"users_by_role": [(ROLE_LABELS[code], count) for code, count in sorted(rows)]}
+
+
+@bp.get("/")
+@login_required
+def index():
+    user = current_user
+    context = {
+        "open_calls": db.session.execute(
+            calls_query(PublicCallStatus.OPEN).limit(LIST_LIMIT)).unique().scalars().all(),
+    }
+    if user.has_role(RoleCode.APPLICANT) or user.memberships:
+        context["applicant"] = _applicant_panel(user)
+    if user.is_staff:
+        context["staff"] = _staff_panel()
+    if user.has_role(RoleCode.ADMIN):
+        context["admin"] = _admin_panel()
+    return render_template("dashboard/index.html", **context)

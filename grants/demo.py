@@ -1,0 +1,134 @@
+"""Demo data for `flask --app grants demo` and `make run`. Running it again changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+
+from grants.calls.models import Call, CallStage, CallStatus, Programme
+from grants.core.codes import FundSource, LegalForm, Region
+from grants.core.db import db, utcnow
+from grants.organisations.models import MemberRole, Membership, Organisation
+from grants.users.models import RoleCode, User
+from grants.users.services import find_user_by_email, get_roles, register_user
+
+DEMO_ACCOUNTS = [
+    ("admin@demo.lv", "Demo Administrators", RoleCode.ADMIN),
+    ("officer@demo.lv", "Ilze Programmas", RoleCode.OFFICER),
+    ("committee@demo.lv", "Jānis Komisijas", RoleCode.COMMITTEE),
+    ("finance@demo.lv", "Anna Finanses", RoleCode.FINANCE),
+    ("auditor@demo.lv", "Pēteris Revidents", RoleCode.AUDITOR),
+    ("evaluator1@demo.lv", "Evaluator One", RoleCode.EVALUATOR),
+    ("evaluator2@demo.lv", "Evaluator Two", RoleCode.EVALUATOR),
+    ("evaluator3@demo.lv", "Evaluator Three", RoleCode.EVALUATOR),
+    ("evaluator4@demo.lv", "Evaluator Four", RoleCode.EVALUATOR),
+    ("applicant@demo.lv", "Līga Pieteicēja", RoleCode.APPLICANT),
+    ("applicant2@demo.lv", "Mārtiņš Pieteicējs", RoleCode.APPLICANT),
+]
+
+DEMO_ORGANISATIONS = [
+    # (member e-mail, name, registration number, legal form, region)
+    ("applicant@demo.lv", "Biedrība \"Latgales kopienu tīkls\"", "40008000001", LegalForm.ASSOCIATION,
+     Region.LATGALE),
+    ("applicant2@demo.lv", "SIA \"Vidzemes sociālā darbnīca\"", "40103000002", LegalForm.SOCIAL_ENTERPRISE,
+     Region.VIDZEME),
+]
+
+OPEN_CALL_CODE = "SI-2026-01"
+CLOSED_CALL_CODE = "SI-2026-00"
+
+
+def _user(email: str, name: str, role: RoleCode) -> User:
+    user = find_user_by_email(email)
+    if user is None:
+        user = register_user(email=email, password=current_app.config["DEMO_PASSWORD"], name=name,
+                             roles=(role,))
+    elif not user.has_role(role):
+        user.roles.extend(get_roles(role))
+    return user
+
+
+def _organisation(member: User, name: str, number: str, legal_form: LegalForm, region: Region) -> Organisation:
+    organisation = db.session.execute(
+        sa.select(Organisation).where(Organisation.country == "LV",
+                                      Organisation.registration_number == number)).scalar_one_or_none()
+    if organisation is None:
+        organisation = Organisation(name=name, registration_number=number, legal_form=legal_form,
+                                    region=region, country="LV", contact_email=member.email)
+        db.session.add(organisation)
+    if not member.is_member_of(organisation.id or -1):
+        db.session.add(Membership(user=member, organisation=organisation, role=MemberRole.OWNER))
+    return organisation
+
+
+def _programme() -> Programme:
+    programme = db.session.execute(sa.select(Programme).where(Programme.code == "SIKC-2026")).scalar_one_or_none()
+    if programme is None:
+        programme = Programme(
+            code="SIKC-2026",
+            title_lv="Sociālās inovācijas atbalsta programma 2026–2029",
+            title_en="Social Innovation Support Programme 2026–2029",
+            fund_source=FundSource.ESF_PLUS, budget=Decimal("2000000.00"), currency="EUR",
+            starts_on=date(2026, 1, 1), ends_on=date(2029, 12, 31))
+        db.session.add(programme)
+    return programme
+
+
+def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: datetime, status: CallStatus,
+          title_lv: str, title_en: str, description_lv: str, description_en: str,
+          stages: list[tuple[str, str, str, str]]) -> Call:
+    call = db.session.execute(sa.select(Call).where(Call.code == code)).scalar_one_or_none()
+    if call is not None:
+        return call
+    call = Call(programme=programme, code=code, title_lv=title_lv, title_en=title_en,
+                description_lv=description_lv, description_en=description_en,
+                opens_at=opens_at, closes_at=closes_at, status=status,
+                budget=sum((Decimal(envelope) for _, envelope, _, _ in stages), Decimal("0")),
+                workflow_name="application", workflow_version=1, version=1,
+                published_at=opens_at if status != CallStatus.DRAFT else None)
+    call.stages = [CallStage(si_stage=stage, position=index, envelope=Decimal(envelope),
+                             min_grant=Decimal(min_grant), max_grant=Decimal(max_grant))
+                   for index, (stage, envelope, min_grant, max_grant) in enumerate(stages)]
+    db.session.add(call)
+    return call
+
+
+def load_demo(now: datetime | None = None) -> dict[str, int]:
+    """Create the demo programme, calls, accounts and organisations that are missing."""
+    now = now or utcnow()
+    users = {email: _user(email, name, role) for email, name, role in DEMO_ACCOUNTS}
+    db.session.flush()
+    for email, name, number, legal_form, region in DEMO_ORGANISATIONS:
+        _organisation(users[email], name, number, legal_form, region)
+    programme = _programme()
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    _call(
+        programme, OPEN_CALL_CODE,
+        opens_at=midnight - timedelta(days=7), closes_at=midnight + timedelta(days=45, hours=12),
+        status=CallStatus.PUBLISHED,
+        title_lv="Sociālās inovācijas ideju, pilotu un mērogošanas atbalsts",
+        title_en="Support for social innovation ideas, pilots and scaling",
+        description_lv=("Atbalsts biedrībām, nodibinājumiem, sociālajiem uzņēmumiem un kopienām, kas "
+                        "attīsta sociālās inovācijas ideju ģenerēšanas, prototipēšanas un mērogošanas posmā."),
+        description_en=("Support for associations, foundations, social enterprises and communities developing "
+                        "social innovations at the idea generation, prototyping and scaling stages."),
+        stages=[("idea_generation", "150000.00", "2000.00", "10000.00"),
+                ("prototyping", "300000.00", "10000.00", "50000.00"),
+                ("scaling", "250000.00", "30000.00", "120000.00")],
+    )
+    _call(
+        programme, CLOSED_CALL_CODE,
+        opens_at=midnight - timedelta(days=150), closes_at=midnight - timedelta(days=90),
+        status=CallStatus.PUBLISHED,
+        title_lv="Kopienu vadītas sociālās inovācijas idejas (izmēģinājuma konkurss)",
+        title_en="Community-led social innovation ideas (pilot call)",
+        description_lv="Izmēģinājuma konkurss kopienu vadītām idejām problēmu identificēšanas un ideju posmā.",
+        description_en="Pilot call for community-led ideas at the problem identification and idea stages.",
+        stages=[("problem_identification", "50000.00", "1000.00", "5000.00"),
+                ("idea_generation", "100000.00", "2000.00", "10000.00")],
+    )
+    db.session.flush()
+    return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": 2}

@@ -1,0 +1,47 @@
+"""Initiatives: the social innovations themselves, living across calls and grants."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.core.codes import REGION_LABELS, Region, label
+from grants.core.db import JSONType, TimestampMixin, db, str_enum
+from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
+
+if TYPE_CHECKING:
+    from grants.applications.models import Application
+    from grants.organisations.models import Organisation
+
+
+class Initiative(TimestampMixin, db.Model):
+    __tablename__ = "initiatives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="RESTRICT"),
+                                                 index=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    stage_model: Mapped[str] = mapped_column(sa.String(40), default=DEFAULT_STAGE_MODEL)
+    #: Current SI stage code; moved only by the initiative workflow.
+    current_stage: Mapped[str] = mapped_column(sa.String(40))
+    theme: Mapped[str] = mapped_column(sa.String(120), default="")
+    #: Target group codes or short names.
+    target_groups: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    region: Mapped[Region | None] = mapped_column(str_enum(Region, "region"))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    applications: Mapped[list[Application]] = relationship(back_populates="initiative")
+
+    __table_args__ = (sa.Index("ix_initiatives_current_stage", "current_stage"),)
+
+    @property
+    def stage_label(self) -> str:
+        stage = STAGE_MODELS[self.stage_model].get(self.current_stage)
+        return str(stage.label) if stage else self.current_stage
+
+    @property
+    def region_label(self) -> str:
+        return label(REGION_LABELS, self.region) if self.region else ""

@@ -1,0 +1,69 @@
+"""My organisation: create and keep the profile every application reuses."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from grants.core.db import db
+from grants.core.errors import NotFound, UserInputError
+from grants.organisations.forms import OrganisationForm
+from grants.organisations.models import Organisation
+from grants.organisations.services import can_edit_organisation, create_organisation, update_organisation
+
+bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+
+
+def _apply_errors(form, error: UserInputError) -> None:
+    for field, messages in error.fields.items():
+        getattr(form, field).errors = list(getattr(form, field).errors) + messages
+
+
+@bp.get("/")
+@login_required
+def mine():
+    return render_template("organisations/mine.html", memberships=current_user.memberships)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = OrganisationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            organisation = create_organisation(current_user, form.profile())
+        except UserInputError as error:
+            _apply_errors(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The organisation %(name)s has been saved.", name=organisation.name), "success")
+            return redirect(url_for("organisations.mine"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("organisations/form.html", form=form, organisation=None), status
+
+
+@bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(organisation_id: int):
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not can_edit_organisation(current_user, organisation):
+        raise NotFound()
+    form = OrganisationForm(obj=organisation)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            update_organisation(organisation, form.profile())
+        except UserInputError as error:
+            _apply_errors(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The organisation %(name)s has been saved.", name=organisation.name), "success")
+            return redirect(url_for("organisations.mine"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("organisations/form.html", form=form, organisation=organisation), status

@@ -1,0 +1,136 @@
+"""Accounts, their roles and their API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from grants.organisations.models import Membership
+
+
+class RoleCode(enum.StrEnum):
+    APPLICANT = "applicant"
+    EVALUATOR = "evaluator"
+    OFFICER = "officer"
+    COMMITTEE = "committee"
+    FINANCE = "finance"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    RoleCode.APPLICANT: _l("Applicant"),
+    RoleCode.EVALUATOR: _l("Evaluator"),
+    RoleCode.OFFICER: _l("Programme officer"),
+    RoleCode.COMMITTEE: _l("Committee member"),
+    RoleCode.FINANCE: _l("Finance"),
+    RoleCode.AUDITOR: _l("Auditor"),
+    RoleCode.ADMIN: _l("Administrator"),
+}
+
+#: Roles of programme staff, who see every application of the programme.
+STAFF_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.FINANCE, RoleCode.AUDITOR, RoleCode.ADMIN)
+
+
+class Role(db.Model):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable code; labels come from ROLE_LABELS.
+    code: Mapped[RoleCode] = mapped_column(str_enum(RoleCode, "role_code"), unique=True)
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self.code])
+
+
+user_roles = sa.Table(
+    "user_roles",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role_id", sa.ForeignKey("roles.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased e-mail address; the login name.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: argon2id hash.
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_active_account: Mapped[bool] = mapped_column("is_active", sa.Boolean, default=True)
+    #: Preferred interface language, ``lv`` or ``en``.
+    locale: Mapped[str] = mapped_column(sa.String(5), default="lv")
+    #: Consecutive failed logins since the last success.
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin",
+                                                         cascade="all, delete-orphan")
+
+    __table_args__ = (sa.CheckConstraint("locale IN ('lv', 'en')", name="locale"),)
+
+    # Flask-Login reads ``is_active``.
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account
+
+    @property
+    def role_codes(self) -> list[str]:
+        return [role.code.value for role in self.roles]
+
+    def has_role(self, role: str) -> bool:
+        return role in self.role_codes
+
+    def has_any_role(self, *roles: str) -> bool:
+        codes = set(self.role_codes)
+        return any(role in codes for role in roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has_any_role(*STAFF_ROLES)
+
+    @property
+    def organisations(self):
+        return [membership.organisation for membership in self.memberships]
+
+    def is_member_of(self, organisation_id: int) -> bool:
+        return any(m.organisation_id == organisation_id for m in self.memberships)
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class ApiToken(TimestampMixin, db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.revoked_at is None and self.expires_at > now

@@ -1,0 +1,120 @@
+"""Accounts: registration, authentication with lockout, API tokens, roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from grants.core.db import db, utcnow
+from grants.core.errors import UserInputError
+from grants.core.security import (
+    hash_password,
+    new_token,
+    password_needs_rehash,
+    token_digest,
+    verify_password,
+)
+from grants.users.models import ApiToken, Role, RoleCode, User
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.execute(sa.select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+
+
+def get_roles(*codes: str) -> list[Role]:
+    """The Role rows for ``codes``, created on first use (the migration seeds them too)."""
+    wanted = [RoleCode(code) for code in codes]
+    existing = {role.code: role for role in db.session.execute(
+        sa.select(Role).where(Role.code.in_(wanted))).scalars()}
+    for code in wanted:
+        if code not in existing:
+            existing[code] = Role(code=code)
+            db.session.add(existing[code])
+    return [existing[code] for code in wanted]
+
+
+def register_user(*, email: str, password: str, name: str, roles: tuple[str, ...] = (RoleCode.APPLICANT,),
+                  locale: str = "lv") -> User:
+    """Create an account. Self-registration always makes an applicant."""
+    email = normalise_email(email)
+    errors: dict[str, list[str]] = {}
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors["password"] = [_("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)]
+    if not (name or "").strip():
+        errors["name"] = [_("Enter your name.")]
+    if find_user_by_email(email) is not None:
+        errors["email"] = [_("An account with this e-mail address already exists.")]
+    if errors:
+        raise UserInputError(fields=errors)
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password), locale=locale,
+                roles=get_roles(*roles), failed_logins=0, is_active_account=True)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the user when the password is right and the account usable; count failures.
+
+    After ``LOGIN_MAX_FAILURES`` consecutive failures the account is locked for
+    ``LOGIN_LOCKOUT_MINUTES``; a locked account refuses even the right password.
+    """
+    user = find_user_by_email(email)
+    if user is None:
+        verify_password(None, password)
+        return None
+    now = utcnow()
+    if user.is_locked(now) or not user.is_active:
+        return None
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+        db.session.flush()
+        return None
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.session.flush()
+    return user
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    """A new bearer token for ``user``; the plain token is returned once and never stored."""
+    token = new_token()
+    record = ApiToken(user=user, token_hash=token_digest(token),
+                      expires_at=utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"]))
+    db.session.add(record)
+    db.session.flush()
+    return token, record
+
+
+def user_for_token(token: str) -> tuple[User, ApiToken] | None:
+    record = db.session.execute(
+        sa.select(ApiToken).where(ApiToken.token_hash == token_digest(token))).scalar_one_or_none()
+    if record is None or not record.is_usable() or not record.user.is_active:
+        return None
+    return record.user, record
+
+
+def revoke_token(record: ApiToken) -> None:
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        db.session.flush()
+
+
+def set_roles(user: User, codes: list[str]) -> None:
+    user.roles = get_roles(*codes)
+    db.session.flush()

@@ -1,0 +1,152 @@
+"""Test fixtures: one migrated database per run, one rolled-back transaction per test.
+
+``GRANTS_TEST_DATABASE_URL`` set to a PostgreSQL URL runs the suite on PostgreSQL: a
+throw-away database is created next to the one named and dropped at the end. Unset, the
+suite runs on a SQLite file in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from grants import create_app
+from grants.core.db import db
+from grants.core.extensions import limiter
+
+ADMIN_URL = os.environ.get("GRANTS_TEST_DATABASE_URL", "").strip()
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+@contextmanager
+def throwaway_database(tmp_dir):
+    """A new, empty database; dropped afterwards on PostgreSQL."""
+    if not _is_postgres(ADMIN_URL):
+        yield f"sqlite:///{tmp_dir}/grants-{uuid.uuid4().hex[:8]}.sqlite3"
+        return
+    name = f"grants_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    with throwaway_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in fresh contexts, as in production.
+
+    pytest-flask keeps a request context pushed for the whole test; Flask would reuse its
+    app context (and ``g``, the signed-in user, the database session) for every request the
+    test client makes. Running each request in an empty ``contextvars`` context gives it
+    its own, so state cannot leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+    def __enter__(self):  # pytest-flask's ``with client``: nothing is preserved between requests
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app("testing", DATABASE_URL=database_url,
+                     UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request):
+    """Each test runs in a transaction rolled back at its end; rate limits start afresh."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        db.session.remove()
+        db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+        limiter.reset()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as counter: ...`` counts the SQL statements sent."""
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        sa.event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting

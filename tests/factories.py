@@ -1,0 +1,67 @@
+"""Test data, made through the same services the application uses."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+from grants.calls.models import Call, CallStage, CallStatus, Programme
+from grants.core.codes import FundSource, LegalForm, Region
+from grants.core.db import db, utcnow
+from grants.organisations.services import create_organisation
+from grants.users.services import issue_token, register_user
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def make_user(*roles: str, email: str | None = None, name: str = "Test User", password: str = PASSWORD):
+    n = next(_seq)
+    return register_user(email=email or f"user{n}@example.lv", password=password, name=name,
+                         roles=roles or ("applicant",))
+
+
+def make_organisation(user, **overrides):
+    n = next(_seq)
+    data = {"name": f"Biedrība {n}", "registration_number": f"4000{n:07d}",
+            "legal_form": LegalForm.ASSOCIATION, "region": Region.RIGA, "country": "LV"}
+    data.update(overrides)
+    return create_organisation(user, data)
+
+
+def make_programme(**overrides):
+    n = next(_seq)
+    data = {"code": f"P-{n}", "title_lv": f"Programma {n}", "title_en": f"Programme {n}",
+            "fund_source": FundSource.ESF_PLUS, "budget": Decimal("1000000.00"),
+            "starts_on": utcnow().date() - timedelta(days=365), "ends_on": utcnow().date() + timedelta(days=1000)}
+    data.update(overrides)
+    programme = Programme(**data)
+    db.session.add(programme)
+    db.session.flush()
+    return programme
+
+
+def make_call(programme=None, *, status=CallStatus.PUBLISHED, opens_in_days: float = -1,
+              closes_in_days: float = 30, stages=(("idea_generation", "100000.00", "1000.00", "10000.00"),),
+              **overrides):
+    n = next(_seq)
+    now = utcnow()
+    call = Call(programme=programme or make_programme(), code=f"C-{n}", title_lv=f"Konkurss {n}",
+                title_en=f"Call {n}", description_lv="Apraksts", description_en="Description",
+                opens_at=now + timedelta(days=opens_in_days), closes_at=now + timedelta(days=closes_in_days),
+                budget=sum((Decimal(s[1]) for s in stages), Decimal(0)), status=status,
+                workflow_name="application", workflow_version=1, version=1,
+                published_at=now if status != CallStatus.DRAFT else None)
+    call.stages = [CallStage(si_stage=code, position=i, envelope=Decimal(envelope), min_grant=Decimal(lo),
+                             max_grant=Decimal(hi)) for i, (code, envelope, lo, hi) in enumerate(stages)]
+    for key, value in overrides.items():
+        setattr(call, key, value)
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+def bearer(user) -> dict[str, str]:
+    token, _ = issue_token(user)
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,60 @@
+"""The demo command: idempotent, with the accounts and calls API.md promises."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from grants.calls.models import Call
+from grants.core.db import utcnow
+from grants.demo import DEMO_ACCOUNTS, OPEN_CALL_CODE, load_demo
+from grants.organisations.models import Organisation
+from grants.users.models import User
+
+
+def _counts(session):
+    return tuple(session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+                 for model in (User, Organisation, Call))
+
+
+def test_demo_is_idempotent_and_complete(app, session):
+    load_demo()
+    first = _counts(session)
+    load_demo()
+    assert _counts(session) == first == (len(DEMO_ACCOUNTS), 2, 2)
+    call = session.execute(sa.select(Call).where(Call.code == OPEN_CALL_CODE)).scalar_one()
+    assert call.is_open and call.closes_at - utcnow() >= timedelta(days=14)
+    assert call.stage_codes == ["idea_generation", "prototyping", "scaling"]
+    applicant = session.execute(sa.select(User).where(User.email == "applicant@demo.lv")).scalar_one()
+    assert [o.legal_form for o in applicant.organisations] == ["association"]
+
+
+def test_demo_accounts_sign_in_and_see_the_open_call(app, client, session):
+    load_demo()
+    response = client.post("/api/v1/auth/tokens", json={"email": "applicant@demo.lv",
+                                                        "password": app.config["DEMO_PASSWORD"]})
+    assert response.status_code == 201
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {response.json['token']}"}).json
+    assert me["roles"] == ["applicant"] and len(me["organisations"]) == 1
+    open_calls = client.get("/api/v1/calls?status=open").json["items"]
+    assert OPEN_CALL_CODE in [c["code"] for c in open_calls]
+    for email, _name, role in DEMO_ACCOUNTS:
+        user = session.execute(sa.select(User).where(User.email == email)).scalar_one()
+        assert user.has_role(role)
+
+
+def test_cli_demo_command(app, session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "11 accounts" in result.output
+
+
+def test_cli_create_admin(app, session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-admin", "--email", "root@example.lv", "--name", "Root",
+                                 "--password", "long-enough-pw"])
+    assert result.exit_code == 0, result.output
+    user = session.execute(sa.select(User).where(User.email == "root@example.lv")).scalar_one()
+    assert user.role_codes == ["admin"]
+    weak = runner.invoke(args=["create-admin", "--email", "x@example.lv", "--name", "X", "--password", "short"])
+    assert weak.exit_code == 1 and "password" in weak.output

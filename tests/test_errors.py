@@ -1,0 +1,77 @@
+"""Errors keep the contract's shape under /api and are friendly pages elsewhere."""
+
+import pytest
+
+from tests.factories import bearer, make_user
+
+
+def _assert_error_shape(response, status, code):
+    assert response.status_code == status
+    assert response.is_json
+    assert response.json["error"] == code
+    assert isinstance(response.json["message"], str) and response.json["message"]
+    assert isinstance(response.json["fields"], dict)
+
+
+def test_401_without_token(client):
+    _assert_error_shape(client.get("/api/v1/me"), 401, "unauthorized")
+
+
+def test_403_for_a_role_that_may_not(client, session):
+    evaluator = make_user("evaluator")
+    response = client.post("/api/v1/organisations", headers=bearer(evaluator),
+                           json={"name": "X", "registration_number": "40000000001", "legal_form": "association",
+                                 "region": "riga"})
+    _assert_error_shape(response, 403, "forbidden")
+
+
+def test_404_unknown_path_and_object(client):
+    _assert_error_shape(client.get("/api/v1/no-such-thing"), 404, "not_found")
+    _assert_error_shape(client.get("/api/v1/calls/999999"), 404, "not_found")
+
+
+def test_422_lists_the_fields(client, session):
+    applicant = make_user("applicant")
+    response = client.post("/api/v1/organisations", headers=bearer(applicant),
+                           json={"name": "", "legal_form": "pirate_ship", "region": "mars"})
+    _assert_error_shape(response, 422, "validation_error")
+    assert set(response.json["fields"]) == {"name", "legal_form", "region", "registration_number"}
+
+
+@pytest.mark.parametrize("body, content_type", [("{not json", "application/json"), ("", "application/json"),
+                                                ("\xff\xfe", "application/json")])
+def test_malformed_json_is_a_clear_400(client, body, content_type):
+    response = client.post("/api/v1/auth/tokens", data=body, content_type=content_type)
+    assert response.status_code in (400, 422)
+    assert response.is_json and response.json["error"] in ("bad_request", "validation_error")
+
+
+def test_json_of_the_wrong_shape_is_422(client):
+    _assert_error_shape(client.post("/api/v1/auth/tokens", json=[1, 2, 3]), 422, "validation_error")
+    _assert_error_shape(client.post("/api/v1/auth/tokens", json={"email": 5, "password": None}), 422,
+                        "validation_error")
+
+
+def test_bad_query_parameters_are_422(client):
+    response = client.get("/api/v1/calls?per_page=100000&page=0&status=whatever")
+    _assert_error_shape(response, 422, "validation_error")
+    assert set(response.json["fields"]) == {"per_page", "page", "status"}
+
+
+def test_method_not_allowed_is_json_under_api(client):
+    _assert_error_shape(client.delete("/api/v1/calls"), 405, "method_not_allowed")
+
+
+def test_html_errors_are_pages(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "<main" in response.get_data(as_text=True)
+
+
+def test_error_messages_follow_accept_language(client):
+    lv = client.get("/api/v1/me", headers={"Accept-Language": "lv"}).json["message"]
+    en = client.get("/api/v1/me", headers={"Accept-Language": "en"}).json["message"]
+    default = client.get("/api/v1/me").json["message"]
+    assert en == "Please sign in."
+    assert lv != en and default == lv
