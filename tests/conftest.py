@@ -12,9 +12,12 @@ import os
 import re
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -23,6 +26,18 @@ from grants.core.db import db
 from grants.core.extensions import limiter
 
 ADMIN_URL = os.environ.get("GRANTS_TEST_DATABASE_URL", "").strip()
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "grants" / "translations"
+
+
+def pytest_sessionstart(session):
+    """Compile stale catalogues, so a plain ``pytest`` sees the same texts as ``make test``."""
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            with po_path.open("rb") as po_file:
+                catalogue = read_po(po_file)
+            with mo_path.open("wb") as mo_file:
+                write_mo(mo_file, catalogue, use_fuzzy=True)
 
 
 def _is_postgres(url: str) -> bool:

@@ -33,15 +33,19 @@ def _catalogue(lang):
         return read_po(handle, locale=lang)
 
 
-def test_every_source_string_has_a_latvian_translation():
-    catalogue = _catalogue("lv")
+def _missing(messages, catalogue):
     missing = []
-    for context, msgid, place in _source_messages():
+    for context, msgid, place in messages:
         entry = catalogue.get(msgid, context=context)
         translated = entry is not None and not entry.fuzzy and (
             all(entry.string) if isinstance(entry.string, tuple) else bool(entry.string))
         if not translated:
             missing.append(f"{place}: {msgid!r}")
+    return missing
+
+
+def test_every_source_string_has_a_latvian_translation():
+    missing = _missing(_source_messages(), _catalogue("lv"))
     assert not missing, "msgids without a Latvian translation (run `make translations-update`):\n" + "\n".join(missing)
 
 
@@ -51,12 +55,16 @@ def test_latvian_translations_keep_their_placeholders():
     assert wrong == []
 
 
-def test_the_check_notices_a_missing_translation(monkeypatch):
-    """The test above would fail for a new string nobody translated."""
-    messages = _source_messages() + [(None, "A brand new untranslated sentence.", "new.py:1")]
+def test_the_check_notices_missing_empty_and_fuzzy_translations():
+    """The check above would fail for a new string nobody translated, or translated badly."""
     catalogue = _catalogue("lv")
-    assert catalogue.get("A brand new untranslated sentence.") is None
-    assert any(catalogue.get(m, context=c) is None for c, m, _ in messages)
+    catalogue.add("Half done", "Pusgatavs", flags=["fuzzy"])
+    catalogue.add("Not yet", "")
+    messages = [(None, "A brand new sentence.", "new.py:1"), (None, "Half done", "new.py:2"),
+                (None, "Not yet", "new.py:3"), ("state", "Reserve list", "new.py:4"),
+                (None, "Reserve list", "new.py:5")]
+    assert _missing(messages, catalogue) == ["new.py:1: 'A brand new sentence.'", "new.py:2: 'Half done'",
+                                             "new.py:3: 'Not yet'", "new.py:5: 'Reserve list'"]
 
 
 def test_pages_are_latvian_by_default_and_english_on_request(client):

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import format_decimal as babel_format_decimal
 
 from grants.applications.states import state_label
@@ -23,6 +23,8 @@ def format_when(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC datetime shown in the configured timezone (Europe/Riga) and the user's language."""
     if value is None:
         return ""
+    if fmt == "medium":  # date in words, time without seconds
+        return f"{format_date(value, 'medium')} {format_time(value, 'short')}"
     return format_datetime(value, fmt)
 
 
