@@ -38,3 +38,20 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1) from None
         db.session.commit()
         click.echo(f"Administrator {user.email} created.")
+
+    @app.cli.group("audit")
+    def audit_group():
+        """The audit trail."""
+
+    @audit_group.command("verify")
+    def audit_verify_command():
+        """Recompute the audit hash chain; exit status 1 when it is broken."""
+        from grants.audit.services import verify_chain
+
+        result = verify_chain()
+        db.session.rollback()
+        click.echo(f"events: {result.events}\nhead: {result.head}")
+        if not result.valid:
+            click.echo(f"INVALID: the first event that does not match is {result.first_invalid_id}", err=True)
+            raise SystemExit(1)
+        click.echo("valid")

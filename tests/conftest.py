@@ -119,7 +119,7 @@ def _isolated(request):
             yield
         finally:
             db.session.remove()
-            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
             transaction.rollback()
             connection.close()
 

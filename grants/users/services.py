@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from grants.audit.services import record_event
 from grants.core.db import db, utcnow
 from grants.core.errors import UserInputError
 from grants.core.security import (
@@ -59,6 +60,8 @@ def register_user(*, email: str, password: str, name: str, roles: tuple[str, ...
                 roles=get_roles(*roles), failed_logins=0, is_active_account=True)
     db.session.add(user)
     db.session.flush()
+    record_event(action="user.register", object_type="user", object_id=user.id, actor=user,
+                 payload={"email": user.email, "roles": [str(code) for code in roles]})
     return user
 
 
@@ -71,9 +74,11 @@ def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
     if user is None:
         verify_password(None, password)
+        _record_failed_login(None, email, "unknown_email")
         return None
     now = utcnow()
     if user.is_locked(now) or not user.is_active:
+        _record_failed_login(user, email, "locked" if user.is_active else "inactive")
         return None
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
@@ -81,6 +86,7 @@ def authenticate(email: str, password: str) -> User | None:
             user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
         db.session.flush()
+        _record_failed_login(user, email, "wrong_password", locked=user.locked_until is not None)
         return None
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -88,7 +94,14 @@ def authenticate(email: str, password: str) -> User | None:
     user.locked_until = None
     user.last_login_at = now
     db.session.flush()
+    record_event(action="user.login", object_type="user", object_id=user.id, actor=user)
     return user
+
+
+def _record_failed_login(user: User | None, email: str, reason: str, **extra) -> None:
+    """The attempt is the system's observation, not the account holder's act: no actor."""
+    record_event(action="user.login_failed", object_type="user", object_id=user.id if user else "",
+                 payload={"email": normalise_email(email)[:254], "reason": reason, **extra})
 
 
 def issue_token(user: User) -> tuple[str, ApiToken]:
@@ -98,6 +111,8 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
                       expires_at=utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"]))
     db.session.add(record)
     db.session.flush()
+    record_event(action="api_token.issue", object_type="api_token", object_id=record.id, actor=user,
+                 payload={"expires_at": record.expires_at})
     return token, record
 
 
@@ -113,6 +128,7 @@ def revoke_token(record: ApiToken) -> None:
     if record.revoked_at is None:
         record.revoked_at = utcnow()
         db.session.flush()
+        record_event(action="api_token.revoke", object_type="api_token", object_id=record.id, actor=record.user)
 
 
 def set_roles(user: User, codes: list[str]) -> None:

@@ -1,0 +1,56 @@
+"""The audit trail: browse, export and verify (auditors and administrators)."""
+
+from __future__ import annotations
+
+from flask import Response, stream_with_context
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.audit.schemas import AuditEventArgs, AuditEventSchema, ChainVerificationSchema, ExportArgs
+from grants.audit.services import acting_role, events_query, export_chunks, record_export, verify_chain
+from grants.core.db import db
+from grants.users.models import RoleCode
+
+blp = Blueprint("api_audit", __name__, description="Audit trail")
+
+AUDIT_ROLES = (RoleCode.AUDITOR, RoleCode.ADMIN)
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+@blp.route("/audit/events", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.arguments(AuditEventArgs, location="query")
+@blp.response(200, page_schema(AuditEventSchema))
+@authenticated(*AUDIT_ROLES)
+def list_events(args):
+    """Audit events, newest first, filtered by object, actor, action and time (since ≤ t < until)."""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    result = page_of(events_query(args), page, per_page)
+    db.session.commit()  # token last-used time
+    return result
+
+
+@blp.route("/audit/export", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.arguments(ExportArgs, location="query")
+@authenticated(*AUDIT_ROLES)
+def export_events(args):
+    """The filtered events as CSV or JSON, streamed oldest first. The export itself is audited."""
+    export_format = args.pop("format")
+    record_export(current_user, role=acting_role(current_user, AUDIT_ROLES), export_format=export_format,
+                  filters=args)
+    db.session.commit()
+    return Response(stream_with_context(export_chunks(args, export_format)), content_type=EXPORT_TYPES[export_format],
+                    headers={"Content-Disposition": f'attachment; filename="audit-events.{export_format}"'})
+
+
+@blp.route("/audit/verify", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, ChainVerificationSchema)
+@authenticated(*AUDIT_ROLES)
+def verify():
+    """Recompute the hash chain: ``{valid, events, head, first_invalid_id}``."""
+    result = verify_chain()
+    db.session.commit()
+    return result.as_dict()

@@ -1,0 +1,69 @@
+"""Audit events and the head of their hash chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grants.core.db import JSONType, UTCDateTime, db, utcnow
+
+#: ``prev_hash`` of the first event.
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(db.Model):
+    """One thing that happened, linked to the event before it by ``prev_hash``.
+
+    The table is append-only: database triggers refuse UPDATE and DELETE (the one exception
+    is the foreign key setting ``actor_id`` to NULL when an account is erased; ``actor_id`` is
+    therefore not covered by the hash, ``actor_label`` is).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: When it happened (UTC, microseconds).
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: Who did it; NULL for the system (or an erased account: see ``actor_label``).
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: The actor's e-mail address at the time, or ``system``.
+    actor_label: Mapped[str] = mapped_column(sa.String(254))
+    #: The role the actor acted in, when it matters.
+    role: Mapped[str | None] = mapped_column(sa.String(40))
+    #: Untranslated action id, e.g. ``application.submit``, ``user.login``.
+    action: Mapped[str] = mapped_column(sa.String(80), index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(60))
+    object_id: Mapped[str] = mapped_column(sa.String(64))
+    #: Before/after diff or the transition's payload (plain JSON).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    #: The ``X-Request-ID`` of the request that wrote it (NULL outside requests).
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Hash of the previous event (64 zeros for the first).
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: SHA-256 over the canonical JSON of the content fields and ``prev_hash``.
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    __table_args__ = (
+        sa.Index("ix_audit_events_object_type_object_id", "object_type", "object_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.id} {self.action} {self.object_type}:{self.object_id}>"
+
+
+class AuditHead(db.Model):
+    """The one row (id 1) naming the newest event; updating it serialises appends."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: Hash of the newest event (GENESIS_HASH while the log is empty).
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    #: Id of the newest event (NULL while the log is empty).
+    event_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)

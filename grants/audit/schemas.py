@@ -1,0 +1,57 @@
+"""What the audit API and pages read and return."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import marshmallow as ma
+
+from grants.api.common import PageArgs
+
+
+class AuditFilterSchema(ma.Schema):
+    """Filters shared by the event list, the export and the audit page."""
+
+    object_type = ma.fields.String(load_default=None, validate=ma.validate.Length(max=60))
+    object_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+    actor_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    action = ma.fields.String(load_default=None, validate=ma.validate.Length(max=80))
+    #: ISO 8601; a time without an offset is taken as UTC.
+    since = ma.fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    until = ma.fields.AwareDateTime(load_default=None, default_timezone=UTC)
+
+    @ma.pre_load
+    def blank_is_missing(self, data, **kwargs):
+        """An empty box in the filter form means "any"."""
+        return {key: value for key, value in data.items() if value != ""}
+
+
+class AuditEventArgs(AuditFilterSchema, PageArgs):
+    pass
+
+
+class ExportArgs(AuditFilterSchema):
+    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(["csv", "json"]))
+
+
+class AuditEventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    occurred_at = ma.fields.DateTime()
+    actor_id = ma.fields.Integer(allow_none=True)
+    actor_label = ma.fields.String()
+    role = ma.fields.String(allow_none=True)
+    action = ma.fields.String()
+    object_type = ma.fields.String()
+    object_id = ma.fields.String()
+    payload = ma.fields.Dict()
+    comment = ma.fields.String(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+    prev_hash = ma.fields.String()
+    hash = ma.fields.String()
+
+
+class ChainVerificationSchema(ma.Schema):
+    valid = ma.fields.Boolean()
+    events = ma.fields.Integer()
+    head = ma.fields.String()
+    first_invalid_id = ma.fields.Integer(allow_none=True)

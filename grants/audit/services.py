@@ -1,0 +1,304 @@
+"""Writing, querying and verifying the audit trail.
+
+Every event's ``hash`` is SHA-256 over the canonical JSON of its content and ``prev_hash``,
+the hash of the event before it, so editing, deleting or reordering events breaks the chain
+at the first event touched. Appends are serialised on the one-row ``audit_head`` table (plus an
+advisory lock on PostgreSQL), so concurrent writers still build one linear chain.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from grants.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from grants.core.db import db, utcnow
+from grants.core.request_id import current_request_id
+
+#: Key of the PostgreSQL advisory lock that serialises appends ("audit" in ASCII).
+ADVISORY_LOCK_KEY = 0x6175646974
+SYSTEM_LABEL = "system"
+
+_events = AuditEvent.__table__
+_head = AuditHead.__table__
+
+
+def _make_encoder():
+    """Canonical JSON (sorted keys, no spaces, UTF-8 as is). The C encoder is built once and reused:
+    ``json.dumps`` builds a new one per call, which is most of its cost on small objects."""
+    if json.encoder.c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+    iterencode = json.encoder.c_make_encoder(
+        None, None, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_encode = _make_encoder()
+_quote = json.encoder.encode_basestring
+#: The C scanner behind ``json.loads``, without its per-call Python wrapper (verify parses every payload).
+_scan_json = (json.scanner.c_make_scanner or json.scanner.py_make_scanner)(json.JSONDecoder())
+
+
+def _parse_json(text: str) -> Any:
+    value, end = _scan_json(text, 0)
+    if end != len(text):
+        raise ValueError("trailing data after the JSON value")
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} cannot be stored in an audit payload")
+
+
+def _plain(payload: Any) -> dict[str, Any]:
+    """The payload as the database will give it back: plain JSON values only."""
+    if not payload:
+        return {}
+    return json.loads(json.dumps(payload, default=_json_default, ensure_ascii=False))
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _digest(action: str, actor: str, comment: str | None, object_id: str, object_type: str, occurred_at: str,
+            payload: Any, prev_hash: str, request_id: str | None, role: str | None) -> str:
+    """SHA-256 of the canonical JSON object of these keys, written out in sorted key order.
+
+    Exactly ``json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``;
+    spelled out because verify runs it for every event and a dict plus a sort per event halves the speed.
+    """
+    canonical = (f'{{"action":{_quote(action)},"actor":{_quote(actor)},"comment":{_text(comment)},'
+                 f'"object_id":{_quote(object_id)},"object_type":{_quote(object_type)},'
+                 f'"occurred_at":{_quote(occurred_at)},"payload":{_encode(payload)},"prev_hash":{_quote(prev_hash)},'
+                 f'"request_id":{_text(request_id)},"role":{_text(role)}}}')
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def compute_hash(*, occurred_at: datetime, actor_label: str, role: str | None, action: str, object_type: str,
+                 object_id: str, payload: dict[str, Any], comment: str | None, request_id: str | None,
+                 prev_hash: str) -> str:
+    """SHA-256 (hex) over the canonical JSON of an event's content and ``prev_hash``: sorted keys,
+    separators ``,`` and ``:``, UTF-8 unescaped, ``occurred_at`` as ISO 8601 UTC with microseconds.
+
+    ``actor_id`` is left out on purpose: erasing an account sets it to NULL; ``actor_label``
+    keeps who it was.
+    """
+    return _digest(action, actor_label, comment, object_id, object_type, _iso(occurred_at), payload, prev_hash,
+                   request_id, role)
+
+
+def _lock_head() -> tuple[str, int | None]:
+    """Take the append lock, then read the head under it (hash, event id)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+    else:
+        # A no-op write takes SQLite's RESERVED lock before the head is read; a second writer
+        # waits here (busy_timeout) instead of reading a head that is about to change.
+        db.session.execute(sa.update(_head).where(_head.c.id == 1).values(event_id=_head.c.event_id))
+    row = db.session.execute(
+        sa.select(_head.c.hash, _head.c.event_id).where(_head.c.id == 1).with_for_update()).first()
+    if row is None:  # a database built without the migration's seed row
+        db.session.execute(sa.insert(_head).values(id=1, hash=GENESIS_HASH, event_id=None))
+        return GENESIS_HASH, None
+    return row.hash, row.event_id
+
+
+def record_event(*, action: str, object_type: str, object_id: Any, actor=None, role: str | None = None,
+                 payload: dict[str, Any] | None = None, comment: str | None = None) -> AuditEvent:
+    """Append an event to the chain in the current transaction (flushes, never commits).
+
+    ``actor`` is a User or None for the system; ``payload`` holds the before/after diff or the
+    transition's data (datetimes, decimals and enums are stored as strings).
+    """
+    prev_hash, _ = _lock_head()
+    event = AuditEvent(
+        occurred_at=utcnow(), actor_id=actor.id if actor is not None else None,
+        actor_label=actor.email if actor is not None else SYSTEM_LABEL, role=str(role) if role else None,
+        action=action, object_type=object_type, object_id=str(object_id) if object_id is not None else "",
+        payload=_plain(payload), comment=comment, request_id=current_request_id(), prev_hash=prev_hash)
+    event.hash = compute_hash(
+        occurred_at=event.occurred_at, actor_label=event.actor_label, role=event.role, action=event.action,
+        object_type=event.object_type, object_id=event.object_id, payload=event.payload, comment=event.comment,
+        request_id=event.request_id, prev_hash=prev_hash)
+    db.session.add(event)
+    db.session.flush()
+    db.session.execute(sa.update(_head).where(_head.c.id == 1).values(hash=event.hash, event_id=event.id))
+    return event
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    valid: bool
+    #: Events checked (those up to the head).
+    events: int
+    #: Hash of the newest event, as audit_head records it.
+    head: str
+    #: The first event whose hash or link does not match (or the head's event, when it is missing).
+    first_invalid_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso_sql(dialect: str) -> sa.ColumnElement[str]:
+    """``occurred_at`` as the hash's ISO string, formatted by the database (faster than parsing)."""
+    column = _events.c.occurred_at
+    if dialect == "postgresql":
+        pattern = sa.literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'""")
+        return sa.func.to_char(sa.func.timezone("UTC", column), pattern)
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC, see UTCDateTime).
+    raw = sa.type_coerce(column, sa.String)
+    return sa.func.substr(raw, 1, 10) + "T" + sa.func.substr(raw, 12) + "+00:00"
+
+
+_VERIFY_COLUMNS = (_events.c.id, _events.c.actor_label, _events.c.role, _events.c.action,
+                   _events.c.object_type, _events.c.object_id, sa.cast(_events.c.payload, sa.Text), _events.c.comment,
+                   _events.c.request_id, _events.c.prev_hash, _events.c.hash)
+
+
+def verify_chain(batch_size: int = 10000) -> ChainVerification:
+    """Recompute the chain in id order, ``batch_size`` rows at a time (flat memory).
+
+    Events appended after the head was read are left for the next run, so verifying while
+    others write gives no false alarm.
+    """
+    head = db.session.execute(sa.select(_head.c.hash, _head.c.event_id).where(_head.c.id == 1)).first()
+    head_hash, head_id = (head.hash, head.event_id) if head is not None else (GENESIS_HASH, None)
+    count = 0
+    first_invalid: int | None = None
+    expected_prev = GENESIS_HASH
+    last_id: int | None = None
+    columns = (*_VERIFY_COLUMNS, _iso_sql(db.session.get_bind().dialect.name))
+    while head_id is not None:
+        query = sa.select(*columns).where(_events.c.id <= head_id).order_by(_events.c.id).limit(batch_size)
+        if last_id is not None:
+            query = query.where(_events.c.id > last_id)
+        rows = db.session.execute(query).all()
+        if not rows:
+            break
+        for (event_id, actor_label, role, action, object_type, object_id, payload, comment,
+             request_id, prev_hash, stored_hash, occurred_at) in rows:
+            count += 1
+            if first_invalid is None and (prev_hash != expected_prev or stored_hash != _digest(
+                    action, actor_label, comment, object_id, object_type, occurred_at,
+                    _parse_json(payload) if isinstance(payload, str) else payload, prev_hash, request_id, role)):
+                first_invalid = event_id
+            expected_prev = stored_hash
+        last_id = rows[-1][0]
+    if first_invalid is None and head_id is not None and (last_id != head_id or expected_prev != head_hash):
+        first_invalid = head_id  # the newest event was deleted or rewritten together with its hash
+    if first_invalid is None and head_id is None and db.session.execute(sa.select(_events.c.id).limit(1)).first():
+        first_invalid = db.session.execute(sa.select(sa.func.min(_events.c.id))).scalar_one()  # head was reset
+    return ChainVerification(valid=first_invalid is None, events=count, head=head_hash,
+                             first_invalid_id=first_invalid)
+
+
+def _conditions(filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    conditions = [_events.c[name] == filters[name] for name in ("object_type", "object_id", "actor_id", "action")
+                  if filters.get(name) not in (None, "")]
+    if filters.get("since") is not None:
+        conditions.append(_events.c.occurred_at >= filters["since"])
+    if filters.get("until") is not None:
+        conditions.append(_events.c.occurred_at < filters["until"])
+    return conditions
+
+
+def events_query(filters: dict[str, Any]) -> sa.Select:
+    """Events matching ``filters`` (object_type, object_id, actor_id, action, since, until), newest first."""
+    return sa.select(AuditEvent).where(*_conditions(filters)).order_by(AuditEvent.id.desc())
+
+
+EXPORT_FIELDS = ("id", "occurred_at", "actor_id", "actor_label", "role", "action", "object_type", "object_id",
+                 "payload", "comment", "request_id", "prev_hash", "hash")
+
+
+def iter_event_records(filters: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+    """Matching events oldest first as plain JSON values, read in keyset batches (flat memory;
+    Core rows, so the session's identity map does not grow during a long export)."""
+    base = (sa.select(*(_events.c[name] for name in EXPORT_FIELDS))
+            .where(*_conditions(filters)).order_by(_events.c.id).limit(batch_size))
+    last_id = None
+    while True:
+        query = base if last_id is None else base.where(_events.c.id > last_id)
+        rows = db.session.execute(query).mappings().all()
+        for row in rows:
+            record = dict(row)
+            record["occurred_at"] = _iso(record["occurred_at"])
+            yield record
+        if len(rows) < batch_size:
+            return
+        last_id = rows[-1]["id"]
+
+
+def record_export(actor, *, role: str | None, export_format: str, filters: dict[str, Any]) -> AuditEvent:
+    """Exporting the trail is itself audited."""
+    return record_event(action="audit.export", object_type="audit_events", object_id="", actor=actor, role=role,
+                        payload={"format": export_format,
+                                 "filters": {k: v for k, v in filters.items() if v not in (None, "")}})
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """Spreadsheets run cells starting with = + - @ as formulas; a leading ' keeps them text."""
+    if isinstance(value, dict):
+        value = _encode(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def export_chunks(filters: dict[str, Any], export_format: str) -> Iterator[str]:
+    """The matching events as CSV (payload as JSON text) or a JSON array, a chunk at a time."""
+    if export_format == "json":
+        yield "["
+        for n, record in enumerate(iter_event_records(filters)):
+            yield ("," if n else "") + "\n" + json.dumps(record, ensure_ascii=False, sort_keys=True)
+        yield "\n]\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_FIELDS)
+    for n, record in enumerate(iter_event_records(filters), start=1):
+        writer.writerow([_csv_cell(record[name]) for name in EXPORT_FIELDS])
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def acting_role(user, allowed: tuple[str, ...]) -> str | None:
+    """The first of ``allowed`` the user holds: the role an audited action was done in."""
+    return next((role for role in allowed if user.has_role(role)), None)
+
+
+def head_hash() -> str:
+    """The hash of the newest event (quoted in funder reports so a rewritten log shows)."""
+    return db.session.execute(sa.select(_head.c.hash).where(_head.c.id == 1)).scalar_one_or_none() or GENESIS_HASH
