@@ -44,7 +44,9 @@ def _init_extensions(app: Flask) -> None:
     from grants.core.db import db
     from grants.core.extensions import babel, csrf, limiter, login_manager, migrate
     from grants.core.i18n import select_locale
+    from grants.core.request_id import register_request_id
     from grants.core.templating import register_template_helpers
+    from grants.workflows import engine as workflow_engine
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)),
@@ -56,7 +58,9 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
     limiter.init_app(app)
+    workflow_engine.init_app(app)
     register_template_helpers(app)
+    register_request_id(app)
 
     from grants.api import init_api
 
@@ -64,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from grants.audit.views import bp as audit_bp
     from grants.calls.views import bp as calls_bp
     from grants.core.views import bp as core_bp
     from grants.dashboard.views import bp as dashboard_bp
@@ -75,3 +80,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(organisations_bp)
     app.register_blueprint(calls_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(audit_bp)

@@ -39,6 +39,8 @@ class Application(TimestampMixin, db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     #: Workflow state; a state of the pinned workflow definition, changed only by the engine.
     state: Mapped[str] = mapped_column(sa.String(40), default="draft")
+    #: While appealed: the state the appealed decision put it in (an upheld appeal returns there).
+    appealed_from: Mapped[str | None] = mapped_column(sa.String(40))
     workflow_name: Mapped[str] = mapped_column(sa.String(60))
     workflow_version: Mapped[int] = mapped_column(sa.Integer)
     #: Optimistic lock: every UPDATE checks and bumps it; a stale write fails.
@@ -54,6 +56,7 @@ class Application(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint("requested_amount_cents >= 0", name="amount_not_negative"),
         sa.CheckConstraint("duration_months > 0", name="duration_positive"),
+        sa.CheckConstraint("state <> 'appealed' OR appealed_from IS NOT NULL", name="appeal_origin"),
         sa.Index("ix_applications_call_id_state", "call_id", "state"),
     )
 
