@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, stream_with_context
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated, page_of, page_schema
 from grants.audit.schemas import AuditEventArgs, AuditEventSchema, ChainVerificationSchema, ExportArgs
-from grants.audit.services import acting_role, events_query, export_chunks, record_export, verify_chain
+from grants.audit.services import events_query, verify_chain
+from grants.audit.views import export_response
 from grants.core.db import db
 from grants.users.models import RoleCode
 
@@ -37,12 +36,7 @@ def list_events(args):
 @authenticated(*AUDIT_ROLES)
 def export_events(args):
     """The filtered events as CSV or JSON, streamed oldest first. The export itself is audited."""
-    export_format = args.pop("format")
-    record_export(current_user, role=acting_role(current_user, AUDIT_ROLES), export_format=export_format,
-                  filters=args)
-    db.session.commit()
-    return Response(stream_with_context(export_chunks(args, export_format)), content_type=EXPORT_TYPES[export_format],
-                    headers={"Content-Disposition": f'attachment; filename="audit-events.{export_format}"'})
+    return export_response(args)
 
 
 @blp.route("/audit/verify", methods=["GET"])

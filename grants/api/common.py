@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 import marshmallow as ma
 import sqlalchemy as sa
-from flask_login import current_user
 
 from grants.core.db import db
-from grants.core.security import require_roles
+from grants.core.security import roles_required
 
 BEARER = [{"bearerAuth": []}]
 
 
-def authenticated(*roles: str) -> Callable:
-    """The bearer of a valid token, holding one of ``roles`` when given (401, then 403)."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            require_roles(current_user, roles)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
+#: Endpoint decorator: the bearer of a valid token, holding one of the roles when given (401, then 403).
+authenticated = roles_required
 
 
 class PageArgs(ma.Schema):

@@ -63,6 +63,11 @@ def export():
     args, errors = _load(ExportArgs())
     if errors:
         return index()
+    return export_response(args)
+
+
+def export_response(args: dict) -> Response:
+    """Audit the export, commit, then stream the filtered events (pages and API alike)."""
     export_format = args.pop("format")
     record_export(current_user, role=acting_role(current_user, AUDIT_ROLES), export_format=export_format,
                   filters=args)
