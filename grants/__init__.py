@@ -68,16 +68,22 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from grants.applications.views import bp as applications_bp
     from grants.audit.views import bp as audit_bp
     from grants.calls.views import bp as calls_bp
     from grants.core.views import bp as core_bp
     from grants.dashboard.views import bp as dashboard_bp
+    from grants.initiatives.views import bp as initiatives_bp
     from grants.organisations.views import bp as organisations_bp
     from grants.users.views import bp as users_bp
+    from grants.workflows.views import bp as workflows_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(calls_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(initiatives_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(workflows_bp)

@@ -12,13 +12,13 @@ from grants.core.errors import UserInputError
 def register_cli(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
-        """Create the demo programme, calls and accounts (idempotent)."""
+        """Create the demo programme, calls, accounts and applications (idempotent)."""
         from grants.demo import load_demo
 
         counts = load_demo()
         db.session.commit()
         click.echo(f"Demo ready: {counts['users']} accounts, {counts['organisations']} organisations, "
-                   f"{counts['calls']} calls. Password for every demo account: "
+                   f"{counts['calls']} calls, {counts['applications']} applications. Password for every demo account: "
                    f"{app.config['DEMO_PASSWORD']}")
 
     @app.cli.command("create-admin")

@@ -8,12 +8,15 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app
 
+from grants.applications.models import Application
 from grants.calls.models import Call, CallStage, CallStatus, Programme
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import db, utcnow
+from grants.initiatives.models import Initiative
 from grants.organisations.models import MemberRole, Membership, Organisation
 from grants.users.models import RoleCode, User
 from grants.users.services import find_user_by_email, get_roles, register_user
+from grants.workflows.engine import fire
 
 DEMO_ACCOUNTS = [
     ("admin@demo.lv", "Demo Administrators", RoleCode.ADMIN),
@@ -39,6 +42,31 @@ DEMO_ORGANISATIONS = [
 
 OPEN_CALL_CODE = "SI-2026-01"
 CLOSED_CALL_CODE = "SI-2026-00"
+
+#: Applications walked through the workflow (by the engine, so each step is audited):
+#: (call, member e-mail, title, SI stage, amount, months, summary, [(trigger, actor e-mail, comment)]).
+DEMO_APPLICATIONS = [
+    (CLOSED_CALL_CODE, "applicant@demo.lv", "Kopienas virtuves Latgales ciemos", "idea_generation", "8500.00", 9,
+     "Ciemu iedzīvotāji kopā gatavo un dala maltītes vientuļajiem senioriem; idejas izstrāde ar trim ciemiem.",
+     [("submit", "applicant@demo.lv", None), ("declare_eligible", "officer@demo.lv", None),
+      ("complete_evaluation", "officer@demo.lv", None)]),
+    (CLOSED_CALL_CODE, "applicant2@demo.lv", "Darba prasmju darbnīca jauniešiem", "problem_identification",
+     "4800.00", 6, "Kopā ar jauniešiem, kas nemācās un nestrādā, izpētām šķēršļus ceļā uz pirmo darbu.",
+     [("submit", "applicant2@demo.lv", None),
+      ("request_clarification", "officer@demo.lv", "Lūdzu, precizējiet, cik jauniešu iesaistīsies izpētē."),
+      ("resubmit", "applicant2@demo.lv", "Izpētē iesaistīsim 25 jauniešus no trim novadiem."),
+      ("declare_eligible", "officer@demo.lv", None), ("complete_evaluation", "officer@demo.lv", None)]),
+    (CLOSED_CALL_CODE, "applicant2@demo.lv", "Mobilā bibliotēka", "idea_generation", "12000.00", 12,
+     "Bibliotēkas autobuss apbraukā attālos ciemus.",
+     [("submit", "applicant2@demo.lv", None),
+      ("declare_ineligible", "officer@demo.lv",
+       "Pieprasītā summa pārsniedz ideju posma maksimālo apmēru (10 000 EUR).")]),
+    (OPEN_CALL_CODE, "applicant@demo.lv", "Senioru digitālo prasmju kopienas", "prototyping", "24000.00", 12,
+     "Pilotējam senioru savstarpējās mācīšanās kopienas piecās Latgales bibliotēkās.", []),
+    (OPEN_CALL_CODE, "applicant2@demo.lv", "Sociālās darbnīcas pilots Valmierā", "prototyping", "38000.00", 18,
+     "Sociālā darbnīca, kurā cilvēki ar invaliditāti atjauno mēbeles pārdošanai.",
+     [("submit", "applicant2@demo.lv", None)]),
+]
 
 
 def _user(email: str, name: str, role: RoleCode) -> User:
@@ -96,6 +124,27 @@ def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: dat
     return call
 
 
+def _application(call: Call, member: User, title: str, stage: str, amount: str, months: int, summary: str,
+                 steps: list[tuple[str, str, str | None]], users: dict[str, User]) -> Application:
+    organisation = member.organisations[0]
+    application = db.session.execute(sa.select(Application).where(
+        Application.call_id == call.id, Application.organisation_id == organisation.id,
+        Application.title == title)).scalar_one_or_none()
+    if application is not None:
+        return application
+    initiative = Initiative(organisation=organisation, title=title, description=summary, current_stage=stage,
+                            region=organisation.region)
+    application = Application(call=call, organisation=organisation, initiative=initiative, created_by=member,
+                              si_stage=stage, title=title, summary=summary, requested_amount=Decimal(amount),
+                              duration_months=months, answers={}, workflow_name=call.workflow_name,
+                              workflow_version=call.workflow_version)
+    db.session.add(application)
+    db.session.flush()
+    for trigger, actor, comment in steps:
+        fire(application, trigger, users[actor], comment=comment)
+    return application
+
+
 def load_demo(now: datetime | None = None) -> dict[str, int]:
     """Create the demo programme, calls, accounts and organisations that are missing."""
     now = now or utcnow()
@@ -131,4 +180,10 @@ def load_demo(now: datetime | None = None) -> dict[str, int]:
                 ("idea_generation", "100000.00", "2000.00", "10000.00")],
     )
     db.session.flush()
-    return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": 2}
+    calls = {call.code: call for call in db.session.scalars(
+        sa.select(Call).where(Call.code.in_([OPEN_CALL_CODE, CLOSED_CALL_CODE])))}
+    for code, email, title, stage, amount, months, summary, steps in DEMO_APPLICATIONS:
+        _application(calls[code], users[email], title, stage, amount, months, summary, steps, users)
+    db.session.flush()
+    return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": 2,
+            "applications": len(DEMO_APPLICATIONS)}

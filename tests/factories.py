@@ -65,3 +65,47 @@ def make_call(programme=None, *, status=CallStatus.PUBLISHED, opens_in_days: flo
 def bearer(user) -> dict[str, str]:
     token, _ = issue_token(user)
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_initiative(organisation, *, stage: str = "idea_generation", **overrides):
+    from grants.initiatives.models import Initiative
+
+    initiative = Initiative(organisation=organisation, title=overrides.pop("title", "Iniciatīva"),
+                            current_stage=stage, **overrides)
+    db.session.add(initiative)
+    db.session.flush()
+    return initiative
+
+
+def make_application(call=None, organisation=None, *, applicant=None, si_stage: str = "idea_generation",
+                     state: str = "draft", **overrides):
+    """A draft application (``state`` other than draft only for setting up tests of later steps).
+
+    Returns the application; its organisation's member is ``applicant`` (made when not given).
+    """
+    from grants.applications.models import Application
+
+    call = call or make_call()
+    if organisation is None:
+        applicant = applicant or make_user("applicant")
+        organisation = make_organisation(applicant)
+    data = {"title": "Pieteikums", "summary": "Kopsavilkums", "answers": {},
+            "requested_amount": Decimal("5000.00"), "duration_months": 6}
+    data.update(overrides)
+    initiative = data.pop("initiative", None) or make_initiative(organisation, stage=si_stage)
+    application = Application(call=call, organisation=organisation, initiative=initiative, si_stage=si_stage,
+                              state=state, workflow_name=call.workflow_name,
+                              workflow_version=call.workflow_version, **data)
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
+def login(client, user, password: str = PASSWORD):
+    """Sign ``user`` in through the login form, as a browser would."""
+    from tests.conftest import csrf_token_from
+
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from grants.applications.models import Application
+from grants.audit.models import AuditEvent
 from grants.calls.models import Call
 from grants.core.db import utcnow
 from grants.demo import DEMO_ACCOUNTS, OPEN_CALL_CODE, load_demo
@@ -26,6 +28,19 @@ def test_demo_is_idempotent_and_complete(app, session):
     assert call.stage_codes == ["idea_generation", "prototyping", "scaling"]
     applicant = session.execute(sa.select(User).where(User.email == "applicant@demo.lv")).scalar_one()
     assert [o.legal_form for o in applicant.organisations] == ["association"]
+    states = dict(session.execute(sa.select(Application.title, Application.state)).all())
+    assert states == EXPECTED_STATES
+    assert session.execute(sa.select(sa.func.count()).select_from(AuditEvent)
+                           .where(AuditEvent.object_type == "application")).scalar_one() == 15  # each step once
+
+
+EXPECTED_STATES = {
+    "Kopienas virtuves Latgales ciemos": "evaluated",
+    "Darba prasmju darbnīca jauniešiem": "evaluated",
+    "Mobilā bibliotēka": "ineligible",
+    "Senioru digitālo prasmju kopienas": "draft",
+    "Sociālās darbnīcas pilots Valmierā": "eligibility_review",
+}
 
 
 def test_demo_accounts_sign_in_and_see_the_open_call(app, client, session):

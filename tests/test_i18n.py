@@ -10,7 +10,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "_l": None,
             "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2), "lazy_ngettext": (1, 2)}
-METHODS = [("grants/**.py", "python"), ("grants/templates/**.html", "jinja2")]
+METHODS = [("grants/**.py", "python"), ("grants/templates/**.html", "jinja2"),
+           ("grants/workflows/definitions/*.yaml", "grants.workflows.babel:extract_definitions")]
 PLACEHOLDER = re.compile(r"%\(\w+\)\w|\{\w+\}")
 
 
@@ -60,6 +61,8 @@ def test_the_check_notices_missing_empty_and_fuzzy_translations():
     catalogue = _catalogue("lv")
     catalogue.add("Half done", "Pusgatavs", flags=["fuzzy"])
     catalogue.add("Not yet", "")
+    catalogue.add("Reserve list", "Rezerves saraksts", context="state")
+    catalogue.delete("Reserve list")
     messages = [(None, "A brand new sentence.", "new.py:1"), (None, "Half done", "new.py:2"),
                 (None, "Not yet", "new.py:3"), ("state", "Reserve list", "new.py:4"),
                 (None, "Reserve list", "new.py:5")]

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from grants.applications.models import Application
+from grants.audit.models import AuditEvent
 from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed
 from grants.initiatives.models import Initiative
 from grants.workflows.definitions import DefinitionError, load_all, parse_definition
@@ -14,9 +15,13 @@ from tests.factories import make_call, make_organisation, make_user
 
 
 def _audit_count(session):
-    from grants.audit.models import AuditEvent
-
     return session.execute(sa.select(sa.func.count()).select_from(AuditEvent)).scalar_one()
+
+
+def _events(session, obj):
+    return session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == type(obj).__name__.lower(),
+                                                       AuditEvent.object_id == str(obj.id))
+                           .order_by(AuditEvent.id)).all()
 
 
 @pytest.fixture
@@ -67,8 +72,14 @@ def test_applicant_submits_own_draft_and_the_event_is_audited(app, session, draf
     before = _audit_count(session)
     assert [t["trigger"] for t in available_triggers(application, applicant)] == ["submit", "withdraw"]
     fire(application, "submit", applicant)
-    assert application.state == "submitted" and application.version == 2
-    assert _audit_count(session) == before + 1
+    # submitted, then at once (automatic, as the system) into the eligibility review
+    assert application.state == "eligibility_review" and application.version == 3
+    assert _audit_count(session) == before + 2
+    events = _events(session, application)
+    assert [(e.action, e.role, e.payload["from"], e.payload["to"]) for e in events] == [
+        ("application.submit", "applicant", "draft", "submitted"),
+        ("application.start_eligibility_review", "system", "submitted", "eligibility_review")]
+    assert events[0].actor_id == applicant.id and events[1].actor_id is None
 
 
 def test_other_organisations_and_wrong_roles_may_not_fire(app, session, draft):
@@ -83,7 +94,6 @@ def test_other_organisations_and_wrong_roles_may_not_fire(app, session, draft):
 def test_failed_guard_changes_nothing(app, session, draft):
     application, applicant = draft
     fire(application, "submit", applicant)
-    fire(application, "start_eligibility_review", None)
     officer = make_user("officer")
     state, version, events = application.state, application.version, _audit_count(session)
     with pytest.raises(TransitionNotAllowed) as refused:
@@ -108,7 +118,6 @@ def test_upheld_appeal_returns_to_where_the_decision_came_from(app, session, dra
     application, applicant = draft
     officer, committee = make_user("officer"), make_user("committee")
     fire(application, "submit", applicant)
-    fire(application, "start_eligibility_review", officer)
     if decision == "reject":
         fire(application, "declare_eligible", officer)
         fire(application, "complete_evaluation", None)
@@ -128,3 +137,14 @@ def test_stale_version_is_a_conflict(app, session, draft):
                     .values(version=Application.version + 1).execution_options(synchronize_session=False))
     with pytest.raises(Conflict):
         fire(application, "submit", applicant)
+
+
+def test_there_is_no_back_door_to_a_state(app, session, draft):
+    application, applicant = draft
+    with pytest.raises(RuntimeError, match="only through"):
+        application.state = "approved"
+    initiative = application.initiative
+    with pytest.raises(RuntimeError, match="only through"):
+        initiative.current_stage = "scaling"
+    fire(application, "submit", applicant)  # the engine itself may
+    assert application.state == "eligibility_review"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.db import JSONType, Money, TimestampMixin, UTCDateTime, db, utcnow
 from grants.initiatives.stages import stage_label
+from grants.workflows.engine import protect_state
 
 if TYPE_CHECKING:
     from grants.calls.models import Call
@@ -31,6 +32,12 @@ class Application(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: The SI stage this application asks money for.
     si_stage: Mapped[str] = mapped_column(sa.String(40))
+    #: The stage the award currently funds: ``si_stage`` until a stage gate moves it on.
+    award_stage: Mapped[str] = mapped_column(
+        sa.String(40), default=lambda ctx: ctx.get_current_parameters()["si_stage"])
+    #: Stages whose results were accepted (final report or passed gate): evidence for the
+    #: initiative's ``advance``.
+    proven_stages: Mapped[list[str]] = mapped_column(JSONType, default=list)
     title: Mapped[str] = mapped_column(sa.String(300))
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     requested_amount: Mapped[Decimal] = mapped_column("requested_amount_cents", Money)
@@ -66,3 +73,6 @@ class Application(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Application {self.id} {self.state}>"
+
+
+protect_state(Application.state)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy import event
@@ -143,7 +144,21 @@ def _sqlite_connect(dbapi_connection, connection_record):
     cursor.close()
 
 
+#: HTTP methods that only read; any other request may write.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+    """SQLite: a request that may write takes the write lock when its transaction begins.
+
+    With a plain (deferred) BEGIN, a transaction that read before another one committed can
+    never write (SQLITE_BUSY_SNAPSHOT, "database is locked", with no waiting), so two requests
+    touching unrelated rows could fail each other. ``BEGIN IMMEDIATE`` makes writers queue
+    (busy_timeout) and each sees the data as the one before it left it; readers never wait
+    in WAL mode. Stale writes are still caught by the optimistic version checks.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    writes = has_request_context() and request.method not in _SAFE_METHODS
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -9,8 +9,8 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import format_decimal as babel_format_decimal
 
-from grants.applications.states import state_label
 from grants.core.i18n import current_language
+from grants.workflows.engine import state_label, status_label
 
 
 def format_money(amount: Decimal | None, currency: str = "EUR") -> str:
@@ -52,3 +52,4 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["language_url"] = language_url
     app.jinja_env.globals["state_label"] = state_label
+    app.jinja_env.globals["status_label"] = status_label

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from grants.core.codes import REGION_LABELS, Region, label
 from grants.core.db import JSONType, TimestampMixin, db, str_enum
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
+from grants.workflows.engine import protect_state
 
 if TYPE_CHECKING:
     from grants.applications.models import Application
@@ -25,8 +26,12 @@ class Initiative(TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(sa.String(300))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     stage_model: Mapped[str] = mapped_column(sa.String(40), default=DEFAULT_STAGE_MODEL)
-    #: Current SI stage code; moved only by the initiative workflow.
+    #: Current SI stage code; moved only by the initiative workflow (its ``state_field``).
     current_stage: Mapped[str] = mapped_column(sa.String(40))
+    workflow_name: Mapped[str] = mapped_column(sa.String(60), default="initiative")
+    workflow_version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: Optimistic lock, as on applications.
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     theme: Mapped[str] = mapped_column(sa.String(120), default="")
     #: Target group codes or short names.
     target_groups: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -35,6 +40,7 @@ class Initiative(TimestampMixin, db.Model):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     applications: Mapped[list[Application]] = relationship(back_populates="initiative")
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (sa.Index("ix_initiatives_current_stage", "current_stage"),)
 
     @property
@@ -45,3 +51,6 @@ class Initiative(TimestampMixin, db.Model):
     @property
     def region_label(self) -> str:
         return label(REGION_LABELS, self.region) if self.region else ""
+
+
+protect_state(Initiative.current_stage)

@@ -2,8 +2,12 @@
 
 ``definitions/<name>_v<version>.yaml`` holds the states (tag, label, applicant-facing
 status), the terminal states and the transitions (trigger, label, source(s), dest, roles,
-guards, effects). Anything unknown (a state, guard, effect, role or tag) stops loading
-with a message naming the file and the entry.
+guards, effects, ``auto``). ``state_field`` names the attribute of the object holding the
+state (``state`` unless said otherwise). Anything unknown (a state, guard, effect, role or
+tag) stops loading with a message naming the file and the entry.
+
+An ``auto`` transition is fired by the engine itself, as the actor ``system``, as soon as its
+source state is entered and its guards allow it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from grants.workflows.registry import EFFECTS, GUARDS
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 SYSTEM = "system"
 ROLES = frozenset({role.value for role in RoleCode} | {SYSTEM})
-TAGS = frozenset({"draft", "screening", "review", "decision", "grant", "closed_positive", "closed_negative"})
+#: Phases of an application (DESIGN §4); `stage` marks the SI stages of an initiative machine.
+TAGS = frozenset({"draft", "screening", "review", "decision", "grant", "closed_positive", "closed_negative",
+                  "stage"})
 
 
 class DefinitionError(ValueError):
@@ -46,6 +52,7 @@ class TransitionDef:
     roles: frozenset[str]
     guards: tuple[str, ...]
     effects: tuple[str, ...]
+    auto: bool = False
 
 
 @dataclass
@@ -58,6 +65,7 @@ class WorkflowDefinition:
     terminal: frozenset[str]
     transitions: tuple[TransitionDef, ...]
     source_file: str
+    state_field: str = "state"
     machine: Machine | None = None
 
     @property
@@ -69,6 +77,13 @@ class WorkflowDefinition:
 
     def triggers(self) -> list[str]:
         return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def roles_for(self, trigger: str) -> frozenset[str]:
+        """Every role that may fire ``trigger`` from some state."""
+        return frozenset().union(*(t.roles for t in self.transitions if t.trigger == trigger))
+
+    def trigger_label(self, trigger: str) -> str:
+        return next((t.label for t in self.transitions if t.trigger == trigger), trigger)
 
     def reachable_states(self) -> set[str]:
         seen, todo = {self.initial}, [self.initial]
@@ -97,7 +112,8 @@ def parse_definition(data: dict, source_file: str = "<memory>") -> WorkflowDefin
     for key in ("name", "version", "initial", "states", "transitions"):
         if key not in data:
             fail(f"missing {key!r}")
-    unknown_keys = set(data) - {"name", "version", "title", "initial", "states", "terminal", "transitions"}
+    unknown_keys = set(data) - {"name", "version", "title", "initial", "states", "terminal", "transitions",
+                                "state_field"}
     if unknown_keys:
         fail(f"unknown keys {sorted(unknown_keys)}")
     states: dict[str, StateDef] = {}
@@ -117,6 +133,9 @@ def parse_definition(data: dict, source_file: str = "<memory>") -> WorkflowDefin
     transitions = []
     for index, spec in enumerate(data["transitions"] or []):
         where = f"transition {index + 1} ({spec.get('trigger', '?')})"
+        unknown_keys = set(spec) - {"trigger", "label", "source", "dest", "roles", "guards", "effects", "auto"}
+        if unknown_keys:
+            fail(f"{where} has unknown keys {sorted(unknown_keys)}")
         sources = _as_tuple(spec.get("source"))
         if not spec.get("trigger") or not sources or not spec.get("dest"):
             fail(f"{where} needs trigger, source and dest")
@@ -135,13 +154,17 @@ def parse_definition(data: dict, source_file: str = "<memory>") -> WorkflowDefin
         for name in effect_names:
             if name not in EFFECTS:
                 fail(f"{where} names unknown effect {name!r}")
+        auto = bool(spec.get("auto", False))
+        if auto and SYSTEM not in roles:
+            fail(f"{where} is automatic, so {SYSTEM!r} must be among its roles")
         transitions.append(TransitionDef(trigger=spec["trigger"], label=spec.get("label") or spec["trigger"],
                                          sources=sources, dest=spec["dest"], roles=roles,
-                                         guards=guard_names, effects=effect_names))
+                                         guards=guard_names, effects=effect_names, auto=auto))
 
     definition = WorkflowDefinition(name=data["name"], version=int(data["version"]), title=data.get("title") or "",
                                     initial=data["initial"], states=states, terminal=terminal,
-                                    transitions=tuple(transitions), source_file=source_file)
+                                    transitions=tuple(transitions), source_file=source_file,
+                                    state_field=data.get("state_field") or "state")
     for name in terminal:
         if definition.transitions_from(name):
             fail(f"terminal state {name!r} has exits")
@@ -157,6 +180,8 @@ def _compile(definition: WorkflowDefinition) -> Machine:
 
     ``model=None``: ORM rows are never attached (``add_model`` would reset their state).
     Guards become conditions, so the machine alone never moves an object a guard refuses.
+    ``before_save`` effects run once the state is set, before anything is written; the
+    engine runs ``after_save`` effects itself once the audit event is recorded.
     """
 
     def condition(name: str):
@@ -166,11 +191,13 @@ def _compile(definition: WorkflowDefinition) -> Machine:
         return lambda event: EFFECTS[name](event.model, event.kwargs["context"])
 
     machine = Machine(model=None, states=list(definition.states), initial=definition.initial,
-                      auto_transitions=False, send_event=True, ignore_invalid_triggers=False)
+                      auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
+                      model_attribute=definition.state_field)
     for transition in definition.transitions:
         machine.add_transition(transition.trigger, list(transition.sources), transition.dest,
                                conditions=[condition(n) for n in transition.guards],
-                               before=[action(n) for n in transition.effects])
+                               after=[action(n) for n in transition.effects
+                                      if EFFECTS[n].phase == "before_save"])
     return machine
 
 

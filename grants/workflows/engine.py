@@ -7,18 +7,39 @@ optimistic-lock version and writes the audit event, all in the caller's transact
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from flask_babel import gettext as _
+from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
 from grants.core.db import db, utcnow
 from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed
 from grants.workflows.definitions import SYSTEM, TransitionDef, WorkflowDefinition, load_all
-from grants.workflows.registry import GUARDS, Context, Reason
+from grants.workflows.registry import EFFECTS, GUARDS, Context, Reason
 
 _DEFINITIONS: dict[tuple[str, int], WorkflowDefinition] = {}
+#: Set while the engine moves an object; a state attribute set at any other time is a bug.
+_FIRING: ContextVar[bool] = ContextVar("workflow_firing", default=False)
+
+
+def protect_state(attribute) -> None:
+    """Make ``attribute`` (a mapped state column) refuse any change not made by :func:`fire`.
+
+    New objects may be given their initial state; a stored object's state moves only
+    through the engine, which checks roles and guards and writes the audit event.
+    """
+
+    @sa.event.listens_for(attribute, "set")
+    def _only_through_fire(target, value, oldvalue, initiator):
+        if _FIRING.get() or value == oldvalue or oldvalue in (NO_VALUE, NEVER_SET):
+            return
+        if sa.inspect(target).persistent:
+            raise RuntimeError(f"{type(target).__name__}.{attribute.key} changes only through "
+                               f"grants.workflows.engine.fire (tried {oldvalue!r} -> {value!r})")
 
 
 def init_app(app: Flask) -> None:
@@ -45,6 +66,31 @@ def definition_for(obj) -> WorkflowDefinition:
     return get_definition(obj.workflow_name, obj.workflow_version)
 
 
+def state_of(obj) -> str:
+    return getattr(obj, definition_for(obj).state_field)
+
+
+def state_def(obj):
+    """The :class:`StateDef` (tag, label, status) of the object's current state."""
+    definition = definition_for(obj)
+    return definition.states.get(getattr(obj, definition.state_field))
+
+
+def state_label(obj, state: str | None = None) -> str:
+    """The translated label of ``state`` (the object's current state when not given) in the
+    workflow ``obj`` pins; ``obj`` may be a call, which pins its applications' workflow."""
+    definition = definition_for(obj)
+    code = state if state is not None else getattr(obj, definition.state_field)
+    found = definition.states.get(code)
+    return _(found.label) if found else code
+
+
+def status_label(obj) -> str:
+    """What the applicant sees: the status of the state, in the request language."""
+    state = state_def(obj)
+    return _(state.status) if state else state_of(obj)
+
+
 def actor_roles(obj, actor) -> frozenset[str]:
     """The roles ``actor`` holds *for this object*: ``applicant`` only for members of the
     object's organisation; ``system`` when there is no person."""
@@ -58,11 +104,15 @@ def actor_roles(obj, actor) -> frozenset[str]:
 
 
 def available_triggers(obj, actor) -> list[dict[str, str]]:
-    """Triggers ``actor`` may fire from the object's current state, with their labels."""
+    """Triggers ``actor`` may fire from the object's current state, with their labels.
+
+    Guards are not run here (they may need input such as a comment): a listed trigger can
+    still be refused, with the reasons, when fired. Automatic transitions are not offered.
+    """
     roles = actor_roles(obj, actor)
     seen: dict[str, dict[str, str]] = {}
-    for transition in definition_for(obj).transitions_from(obj.state):
-        if transition.roles & roles and transition.trigger not in seen:
+    for transition in definition_for(obj).transitions_from(state_of(obj)):
+        if transition.roles & roles and not transition.auto and transition.trigger not in seen:
             seen[transition.trigger] = {"trigger": transition.trigger, "label": _(transition.label)}
     return list(seen.values())
 
@@ -83,43 +133,75 @@ def _choose(obj, candidates: list[TransitionDef], ctx: Context) -> TransitionDef
                                reasons=[r.as_dict() for r in reasons])
 
 
+#: A chain of automatic transitions longer than this is a definition error, not a workflow.
+MAX_AUTOMATIC_STEPS = 10
+
+
 def fire(obj, trigger: str, actor, comment: str | None = None, **payload: Any):
     """Fire ``trigger`` on ``obj`` as ``actor`` (``None`` is the system) and audit it.
 
-    Raises :class:`PermissionDenied` when none of the actor's roles may fire the trigger,
-    :class:`TransitionNotAllowed` (with ``reasons``) when it is not valid from the current
-    state or a guard refuses, :class:`Conflict` when someone else changed the object first.
+    Raises :class:`PermissionDenied` when none of the actor's roles may fire the trigger at
+    all, :class:`TransitionNotAllowed` (with ``reasons``) when it is not valid from the
+    current state or a guard refuses, :class:`Conflict` when someone else changed the object
+    first. Then fires, as the system, any automatic transition out of the state reached.
     Flushes; the caller commits.
     """
-    from grants.audit.services import record_event
-
     definition = definition_for(obj)
     if trigger not in definition.triggers():
         _refuse("unknown_trigger", _("There is no such action."))
-    candidates = [t for t in definition.transitions_from(obj.state) if t.trigger == trigger]
+    roles = actor_roles(obj, actor)
+    if not definition.roles_for(trigger) & roles:
+        raise PermissionDenied()
+    candidates = [t for t in definition.transitions_from(state_of(obj)) if t.trigger == trigger]
     if not candidates:
         _refuse("invalid_from_state", _("This action is not possible in the current state."))
-    roles = actor_roles(obj, actor)
     permitted = [t for t in candidates if t.roles & roles]
     if not permitted:
         raise PermissionDenied()
-    context = Context(actor=actor, roles=roles, comment=comment, payload=payload, source=obj.state)
+    _apply(obj, definition, trigger, permitted, actor, roles, comment, payload)
+    for _step in range(MAX_AUTOMATIC_STEPS):
+        automatic = [t for t in definition.transitions_from(state_of(obj)) if t.auto]
+        if not automatic:
+            break
+        context = Context(actor=None, roles=frozenset({SYSTEM}), source=state_of(obj))
+        ready = [t for t in automatic if all(GUARDS[name](obj, context) is None for name in t.guards)]
+        if not ready:
+            break
+        _apply(obj, definition, ready[0].trigger, [ready[0]], None, frozenset({SYSTEM}), None, {})
+    else:
+        raise RuntimeError(f"workflow {definition.name} v{definition.version}: automatic transitions loop")
+    return obj
+
+
+def _apply(obj, definition: WorkflowDefinition, trigger: str, permitted: list[TransitionDef], actor,
+           roles: frozenset[str], comment: str | None, payload: dict[str, Any]) -> None:
+    """Run guards, move the object, write it and its audit event, then the after-save effects."""
+    from grants.audit.services import record_event
+
+    before = state_of(obj)
+    context = Context(actor=actor, roles=roles, comment=comment, payload=payload, source=before)
     chosen = _choose(obj, permitted, context)
     context.dest = chosen.dest
-
-    before = obj.state
-    moved = definition.machine.events[trigger].trigger(obj, context=context)
-    if not moved or obj.state != chosen.dest:  # the machine and the engine must agree
+    token = _FIRING.set(True)
+    try:
+        moved = definition.machine.events[trigger].trigger(obj, context=context)
+    finally:
+        _FIRING.reset(token)
+    if not moved or state_of(obj) != chosen.dest:  # the machine and the engine must agree
         raise RuntimeError(f"workflow {definition.name} v{definition.version}: {trigger} from {before} "
                            f"did not reach {chosen.dest}")
-    obj.updated_at = utcnow()
+    if hasattr(obj, "updated_at"):
+        obj.updated_at = utcnow()
     try:
         db.session.flush()
     except StaleDataError:
         raise Conflict() from None  # the request's transaction is rolled back
     role = SYSTEM if actor is None else sorted(chosen.roles & roles)[0]
-    record_event(action=f"{type(obj).__name__.lower()}.{trigger}", object_type=type(obj).__name__.lower(),
+    object_type = type(obj).__name__.lower()
+    record_event(action=f"{object_type}.{trigger}", object_type=object_type,
                  object_id=obj.id, actor=actor, role=role, comment=comment,
-                 payload={"from": before, "to": obj.state, "trigger": trigger,
+                 payload={"from": before, "to": state_of(obj), "trigger": trigger,
                           "workflow": f"{definition.name}_v{definition.version}", **payload})
-    return obj
+    for name in chosen.effects:
+        if EFFECTS[name].phase == "after_save":
+            EFFECTS[name](obj, context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from grants.workflows.registry import Context, Reason, guard
@@ -27,3 +28,55 @@ def appealed_from_rejected(obj, ctx: Context) -> Reason | None:
     if obj.appealed_from == "rejected":
         return None
     return Reason("appeal_origin", _("This appeal is not against a funding decision."))
+
+
+def _stage_model(obj):
+    from grants.initiatives.stages import STAGE_MODELS
+
+    return STAGE_MODELS[obj.call.programme.stage_model]
+
+
+def next_award_stage(application) -> str | None:
+    """The call's next funded stage after the one the award funds now (stage-gated calls)."""
+    model = _stage_model(application)
+    funded = sorted((s.si_stage for s in application.call.stages), key=model.position)
+    later = [code for code in funded if model.position(code) > model.position(application.award_stage)]
+    return later[0] if later else None
+
+
+@guard("has_next_award_stage")
+def has_next_award_stage(obj, ctx: Context) -> Reason | None:
+    """A gate review only makes sense when the call funds a stage after this one."""
+    if next_award_stage(obj) is not None:
+        return None
+    return Reason("last_stage", _("The call funds no further stage; accept the final report to complete the grant."))
+
+
+@guard("is_last_award_stage")
+def is_last_award_stage(obj, ctx: Context) -> Reason | None:
+    if next_award_stage(obj) is None:
+        return None
+    return Reason("next_stage_pending", _("The call funds a further stage: start the gate review instead."))
+
+
+@guard("stage_proven")
+def stage_proven(initiative, ctx: Context) -> Reason | None:
+    """An initiative moves on when a grant at its current stage has its results accepted."""
+    from grants.applications.models import Application
+    from grants.core.db import db
+
+    applications = db.session.scalars(sa.select(Application).where(Application.initiative_id == initiative.id))
+    if any(initiative.current_stage in (application.proven_stages or []) for application in applications):
+        return None
+    return Reason("stage_not_proven",
+                  _("No grant at the current stage has had its results accepted yet."))
+
+
+@guard("evidence_justified")
+def evidence_justified(initiative, ctx: Context) -> Reason | None:
+    """An initiative entering mid-way moves on on evidence an officer accepts in writing."""
+    if "officer" in ctx.roles and ctx.comment and len(ctx.comment.strip()) >= 20:
+        return None
+    return Reason("justification_required",
+                  _("Without an accepted grant at this stage, an officer must justify the move in writing "
+                    "(at least 20 characters)."))

@@ -1,8 +1,12 @@
 """The allow-list of guards and effects a workflow definition may name.
 
 YAML names a guard or an effect; only functions registered here can run. A guard returns
-``None`` when the transition may go ahead, or a :class:`Reason` saying why not. An effect
-changes the object in memory (never commits, never sends).
+``None`` when the transition may go ahead, or a :class:`Reason` saying why not.
+
+An effect runs in one of two phases. ``before_save`` effects change the object in memory as
+the state changes, so the new state and its data are written in one UPDATE. ``after_save``
+effects run once the transition and its audit event are recorded; they may fire follow-up
+transitions on other objects (through the engine, never around it). Neither commits.
 """
 
 from __future__ import annotations
@@ -37,9 +41,20 @@ class Context:
 
 Guard = Callable[[Any, Context], Reason | None]
 Effect = Callable[[Any, Context], None]
+PHASES = ("before_save", "after_save")
+
+
+@dataclass(frozen=True)
+class RegisteredEffect:
+    func: Effect
+    phase: str
+
+    def __call__(self, obj, ctx: Context) -> None:
+        self.func(obj, ctx)
+
 
 GUARDS: dict[str, Guard] = {}
-EFFECTS: dict[str, Effect] = {}
+EFFECTS: dict[str, RegisteredEffect] = {}
 
 
 def guard(name: str) -> Callable[[Guard], Guard]:
@@ -52,11 +67,14 @@ def guard(name: str) -> Callable[[Guard], Guard]:
     return register
 
 
-def effect(name: str) -> Callable[[Effect], Effect]:
+def effect(name: str, phase: str = "before_save") -> Callable[[Effect], Effect]:
+    if phase not in PHASES:
+        raise ValueError(f"effect {name!r}: phase must be one of {PHASES}")
+
     def register(func: Effect) -> Effect:
         if name in EFFECTS:
             raise ValueError(f"effect {name!r} registered twice")
-        EFFECTS[name] = func
+        EFFECTS[name] = RegisteredEffect(func, phase)
         return func
 
     return register

@@ -1,0 +1,33 @@
+"""Who may see an application.
+
+Staff who run the programme (officers, committee, finance, auditors, admins) read every
+application; applicants read those of the organisations they belong to. Evaluators read an
+application only through an assignment with a conflict-of-interest declaration (evaluation).
+Everyone else is told the application does not exist (404), so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from grants.applications.models import Application
+from grants.organisations.models import Membership
+from grants.users.models import STAFF_ROLES
+
+
+def reads_all_applications(user) -> bool:
+    return user.is_authenticated and user.has_any_role(*STAFF_ROLES)
+
+
+def can_read(user, application: Application) -> bool:
+    if not user.is_authenticated:
+        return False
+    return reads_all_applications(user) or user.is_member_of(application.organisation_id)
+
+
+def readable(user) -> sa.ColumnElement[bool]:
+    """The same rule as a WHERE clause, for lists."""
+    if reads_all_applications(user):
+        return sa.true()
+    return Application.organisation_id.in_(sa.select(Membership.organisation_id)
+                                           .where(Membership.user_id == user.id))
