@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from grants.core.db import db
+from grants.core.db import db, read_only
 from grants.core.errors import UserInputError
 
 
@@ -48,8 +48,9 @@ def register_cli(app: Flask) -> None:
         """Recompute the audit hash chain; exit status 1 when it is broken."""
         from grants.audit.services import verify_chain
 
-        result = verify_chain()
-        db.session.rollback()
+        with read_only():
+            result = verify_chain()
+            db.session.rollback()
         click.echo(f"events: {result.events}\nhead: {result.head}")
         if not result.valid:
             click.echo(f"INVALID: the first event that does not match is {result.first_invalid_id}", err=True)

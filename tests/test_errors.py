@@ -75,3 +75,9 @@ def test_error_messages_follow_accept_language(client):
     default = client.get("/api/v1/me").json["message"]
     assert en == "Please sign in."
     assert lv != en and default == lv
+
+
+def test_authentication_comes_before_validation(client, session):
+    """Without a token a malformed body is not looked at: 401, not 422 (API.md)."""
+    assert client.post("/api/v1/organisations", json={"name": 5}).status_code == 401
+    assert client.get("/api/v1/audit/events?page=zero").status_code == 401

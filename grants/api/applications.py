@@ -28,12 +28,12 @@ def transitions(application_id: int):
 
 @blp.route("/applications/<int:application_id>/transitions", methods=["POST"])
 @blp.doc(security=BEARER)
+@authenticated()
 @blp.arguments(FireSchema)
 @blp.response(200, ApplicationSchema)
 @blp.alt_response(403, description="The caller's role may not take this action.")
 @blp.alt_response(409, description="Not possible from the current state, a guard refused (`reasons`), "
                                    "or the application changed meanwhile (`conflict`).")
-@authenticated()
 def fire_(data, application_id: int):
     """Take an action (fire a workflow trigger); the answer is the application afterwards."""
     application = get_readable(current_user, application_id)

@@ -19,9 +19,9 @@ EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 @blp.route("/audit/events", methods=["GET"])
 @blp.doc(security=BEARER)
+@authenticated(*AUDIT_ROLES)
 @blp.arguments(AuditEventArgs, location="query")
 @blp.response(200, page_schema(AuditEventSchema))
-@authenticated(*AUDIT_ROLES)
 def list_events(args):
     """Audit events, newest first, filtered by object, actor, action and time (since ≤ t < until)."""
     page, per_page = args.pop("page"), args.pop("per_page")
@@ -32,8 +32,8 @@ def list_events(args):
 
 @blp.route("/audit/export", methods=["GET"])
 @blp.doc(security=BEARER)
-@blp.arguments(ExportArgs, location="query")
 @authenticated(*AUDIT_ROLES)
+@blp.arguments(ExportArgs, location="query")
 def export_events(args):
     """The filtered events as CSV or JSON, streamed oldest first. The export itself is audited."""
     return export_response(args)

@@ -36,11 +36,11 @@ def transitions(initiative_id: int):
 
 @blp.route("/initiatives/<int:initiative_id>/transitions", methods=["POST"])
 @blp.doc(security=BEARER)
+@authenticated()
 @blp.arguments(FireSchema)
 @blp.response(200, InitiativeSchema)
 @blp.alt_response(403, description="The caller's role may not take this action.")
 @blp.alt_response(409, description="A guard refused (`reasons`) or the initiative changed meanwhile.")
-@authenticated()
 def fire_(data, initiative_id: int):
     initiative = get_readable(current_user, initiative_id)
     act(initiative, data["trigger"], current_user, comment=data["comment"], expected_version=data["version"])

@@ -34,9 +34,9 @@ def list_mine():
 
 @blp.route("/organisations", methods=["POST"])
 @blp.doc(security=BEARER)
+@authenticated(RoleCode.APPLICANT)
 @blp.arguments(OrganisationCreateSchema)
 @blp.response(201, OrganisationSchema)
-@authenticated(RoleCode.APPLICANT)
 def create(data):
     """Create an organisation; the caller becomes its owner."""
     organisation = create_organisation(current_user, {k: (v.value if hasattr(v, "value") else v)
@@ -55,9 +55,9 @@ def read(organisation_id: int):
 
 @blp.route("/organisations/<int:organisation_id>", methods=["PATCH"])
 @blp.doc(security=BEARER)
+@authenticated(RoleCode.APPLICANT)
 @blp.arguments(OrganisationPatchSchema(partial=True))
 @blp.response(200, OrganisationSchema)
-@authenticated(RoleCode.APPLICANT)
 def update(data, organisation_id: int):
     organisation = _own_organisation(organisation_id)
     if not can_edit_organisation(current_user, organisation):

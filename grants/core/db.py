@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -146,19 +149,34 @@ def _sqlite_connect(dbapi_connection, connection_record):
 
 #: HTTP methods that only read; any other request may write.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_ONLY: ContextVar[bool] = ContextVar("read_only_transactions", default=False)
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside (outside a request) will only read: on SQLite they do not
+    take the write lock, so a long read (verifying the audit chain) does not hold writers up."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
-    """SQLite: a request that may write takes the write lock when its transaction begins.
+    """SQLite: a transaction that may write takes the write lock when it begins.
 
     With a plain (deferred) BEGIN, a transaction that read before another one committed can
-    never write (SQLITE_BUSY_SNAPSHOT, "database is locked", with no waiting), so two requests
+    never write (SQLITE_BUSY_SNAPSHOT, "database is locked", with no waiting), so two writers
     touching unrelated rows could fail each other. ``BEGIN IMMEDIATE`` makes writers queue
     (busy_timeout) and each sees the data as the one before it left it; readers never wait
     in WAL mode. Stale writes are still caught by the optimistic version checks.
+
+    Requests that may write are those with an unsafe method. Outside a request (CLI commands,
+    background jobs) every transaction may write unless begun inside :func:`read_only`.
     """
     if conn.dialect.name != "sqlite":
         return
-    writes = has_request_context() and request.method not in _SAFE_METHODS
+    writes = request.method not in _SAFE_METHODS if has_request_context() else not _READ_ONLY.get()
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
