@@ -13,9 +13,10 @@ from grants.calls.models import Call, CallStage, CallStatus, Programme
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import db, utcnow
 from grants.initiatives.models import Initiative
-from grants.organisations.models import MemberRole, Membership, Organisation
+from grants.organisations.models import Organisation
+from grants.organisations.services import create_organisation
 from grants.users.models import RoleCode, User
-from grants.users.services import find_user_by_email, get_roles, register_user
+from grants.users.services import find_user_by_email, grant_role, register_user
 from grants.workflows.engine import fire
 
 DEMO_ACCOUNTS = [
@@ -74,8 +75,8 @@ def _user(email: str, name: str, role: RoleCode) -> User:
     if user is None:
         user = register_user(email=email, password=current_app.config["DEMO_PASSWORD"], name=name,
                              roles=(role,))
-    elif not user.has_role(role):
-        user.roles.extend(get_roles(role))
+    else:
+        grant_role(user, role)
     return user
 
 
@@ -84,11 +85,9 @@ def _organisation(member: User, name: str, number: str, legal_form: LegalForm, r
         sa.select(Organisation).where(Organisation.country == "LV",
                                       Organisation.registration_number == number)).scalar_one_or_none()
     if organisation is None:
-        organisation = Organisation(name=name, registration_number=number, legal_form=legal_form,
-                                    region=region, country="LV", contact_email=member.email)
-        db.session.add(organisation)
-    if not member.is_member_of(organisation.id or -1):
-        db.session.add(Membership(user=member, organisation=organisation, role=MemberRole.OWNER))
+        organisation = create_organisation(member, {
+            "name": name, "registration_number": number, "legal_form": legal_form, "region": region,
+            "country": "LV", "contact_email": member.email})
     return organisation
 
 

@@ -83,3 +83,35 @@ def test_staff_member_creating_an_organisation_becomes_an_applicant(session):
     evaluator = make_user("evaluator")
     make_organisation(evaluator)
     assert evaluator.has_role("applicant") and evaluator.has_role("evaluator")
+
+
+def _events(session, object_type, object_id):
+    from grants.audit.models import AuditEvent
+
+    return session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == object_type,
+                                                       AuditEvent.object_id == str(object_id))
+                           .order_by(AuditEvent.id)).all()
+
+
+def test_creating_and_editing_an_organisation_is_audited_field_by_field(client, session):
+    owner = make_user("applicant")
+    organisation = make_organisation(owner, name="Biedrība Sākums")
+    created = _events(session, "organisation", organisation.id)
+    assert [e.action for e in created] == ["organisation.create"]
+    assert created[0].payload["after"]["name"] == "Biedrība Sākums" and created[0].actor_id == owner.id
+    response = client.patch(f"/api/v1/organisations/{organisation.id}", headers=bearer(owner),
+                            json={"name": "Biedrība Turpinājums", "region": "riga"})
+    assert response.status_code == 200
+    events = _events(session, "organisation", organisation.id)
+    assert [e.action for e in events] == ["organisation.create", "organisation.update"]
+    assert events[1].payload["changes"] == {"name": ["Biedrība Sākums", "Biedrība Turpinājums"]}
+    client.patch(f"/api/v1/organisations/{organisation.id}", headers=bearer(owner), json={"region": "riga"})
+    assert len(_events(session, "organisation", organisation.id)) == 2  # nothing changed, nothing logged
+
+
+def test_a_role_given_is_audited(session):
+    evaluator = make_user("evaluator")
+    make_organisation(evaluator)
+    roles = _events(session, "user", evaluator.id)
+    assert [(e.action, e.payload.get("before"), e.payload.get("after")) for e in roles][-1] == (
+        "user.roles", ["evaluator"], ["applicant", "evaluator"])

@@ -62,6 +62,7 @@ def update(data, organisation_id: int):
     organisation = _own_organisation(organisation_id)
     if not can_edit_organisation(current_user, organisation):
         raise NotFound()
-    update_organisation(organisation, {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()})
+    update_organisation(organisation, {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()},
+                        current_user)
     db.session.commit()
     return organisation

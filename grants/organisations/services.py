@@ -7,11 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from grants.audit.changes import changes, snapshot
+from grants.audit.services import record_event
 from grants.core.db import db
 from grants.core.errors import UserInputError
 from grants.organisations.models import MemberRole, Membership, Organisation
 from grants.users.models import RoleCode, User
-from grants.users.services import get_roles
+from grants.users.services import grant_role
 
 PROFILE_FIELDS = ("name", "registration_number", "legal_form", "region", "country", "address",
                   "contact_email", "contact_phone", "website")
@@ -50,13 +52,16 @@ def create_organisation(user: User, data: dict[str, Any]) -> Organisation:
     organisation = Organisation(**data)
     db.session.add(organisation)
     db.session.add(Membership(user=user, organisation=organisation, role=MemberRole.OWNER))
-    if not user.has_role(RoleCode.APPLICANT):
-        user.roles.extend(get_roles(RoleCode.APPLICANT))
     db.session.flush()
+    grant_role(user, RoleCode.APPLICANT, actor=user)
+    record_event(action="organisation.create", object_type="organisation", object_id=organisation.id, actor=user,
+                 role=RoleCode.APPLICANT, payload={"after": snapshot(organisation, PROFILE_FIELDS),
+                                                   "owner_id": user.id})
     return organisation
 
 
-def update_organisation(organisation: Organisation, data: dict[str, Any]) -> Organisation:
+def update_organisation(organisation: Organisation, data: dict[str, Any], actor: User) -> Organisation:
+    """Change the profile; what changed is audited field by field."""
     data = _clean(data)
     country = data.get("country", organisation.country)
     if country == "LV" and not data.get("region", organisation.region):
@@ -64,9 +69,14 @@ def update_organisation(organisation: Organisation, data: dict[str, Any]) -> Org
     if "registration_number" in data or "country" in data:
         _check_unique_registration(country, data.get("registration_number", organisation.registration_number),
                                    exclude_id=organisation.id)
+    before = snapshot(organisation, PROFILE_FIELDS)
     for key, value in data.items():
         setattr(organisation, key, value)
     db.session.flush()
+    changed = changes(before, snapshot(organisation, PROFILE_FIELDS))
+    if changed:
+        record_event(action="organisation.update", object_type="organisation", object_id=organisation.id,
+                     actor=actor, role=RoleCode.APPLICANT, payload={"changes": changed})
     return organisation
 
 

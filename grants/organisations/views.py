@@ -56,7 +56,7 @@ def edit(organisation_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            update_organisation(organisation, form.profile())
+            update_organisation(organisation, form.profile(), current_user)
         except UserInputError as error:
             _apply_errors(form, error)
             status = 422

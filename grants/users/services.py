@@ -131,6 +131,17 @@ def revoke_token(record: ApiToken) -> None:
         record_event(action="api_token.revoke", object_type="api_token", object_id=record.id, actor=record.user)
 
 
-def set_roles(user: User, codes: list[str]) -> None:
+def set_roles(user: User, codes: list[str], actor: User | None = None) -> None:
+    """Give ``user`` exactly these roles; a change is audited with the roles before and after."""
+    before = sorted(user.role_codes)
     user.roles = get_roles(*codes)
     db.session.flush()
+    after = sorted(user.role_codes)
+    if after != before:
+        record_event(action="user.roles", object_type="user", object_id=user.id, actor=actor,
+                     payload={"before": before, "after": after})
+
+
+def grant_role(user: User, code: str, actor: User | None = None) -> None:
+    if not user.has_role(code):
+        set_roles(user, [*user.role_codes, code], actor)
