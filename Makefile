@@ -49,7 +49,15 @@ test-postgres: translations
 test: lint test-sqlite test-postgres
 
 lint: install
-	$(BIN)/ruff check grants config tests
+	$(BIN)/ruff check grants config tests bench
+
+# Audit verify speed (DESIGN §11: >= 100,000 events/s) on SQLite, then on PostgreSQL (PG_ADMIN_URL, local);
+# each run builds and drops its own throw-away database. BENCH_EVENTS is at most 200000.
+BENCH_EVENTS ?= 200000
+.PHONY: bench-audit
+bench-audit: install
+	$(BIN)/python bench/audit_verify.py --events $(BENCH_EVENTS) --database sqlite
+	$(BIN)/python bench/audit_verify.py --events $(BENCH_EVENTS) --database postgres --admin-url $(PG_ADMIN_URL)
 
 # After adding or changing user-facing strings: extract them and update both catalogues.
 translations-update: install

@@ -101,6 +101,37 @@ def test_verify_names_an_event_edited_in_place(session):
     assert result.first_invalid_id == events[2].id
 
 
+LONG_NOTE = "Rīgas kopienas dārzs. " * 40  # longer than verify remembers payloads
+
+
+@pytest.mark.parametrize(("edited", "payload"), [(2, {"i": 1}), (5, {"note": LONG_NOTE + "!"})])
+def test_verify_names_an_event_given_another_payload_among_repeated_ones(session, edited, payload):
+    """verify remembers the canonical form of payload texts it has seen: a payload copied from another
+    event still breaks the chain at the copy, and long payloads (not remembered) are checked too."""
+    payloads = [{}, {"i": 1}, {}, {"note": LONG_NOTE}, {"i": 1}, {"note": LONG_NOTE}]
+    events = [record_event(action="test.thing", object_type="thing", object_id=i, payload=p)
+              for i, p in enumerate(payloads)]
+    assert verify_chain().valid
+    _bypass_append_only(session)
+    session.execute(sa.text("UPDATE audit_events SET payload = :payload WHERE id = :id")
+                    .bindparams(sa.bindparam("payload", type_=JSONType)), {"payload": payload, "id": events[edited].id})
+    result = verify_chain()
+    assert not result.valid
+    assert result.first_invalid_id == events[edited].id
+
+
+def test_verify_names_an_event_whose_payload_is_not_json(session):
+    if _dialect(session) != "sqlite":
+        pytest.skip("PostgreSQL's jsonb refuses text that is not JSON")
+    events = _append(3)
+    _bypass_append_only(session)
+    session.execute(sa.text("UPDATE audit_events SET payload = :text WHERE id = :id"),
+                    {"text": '{"i": 1', "id": events[1].id})
+    result = verify_chain()
+    assert not result.valid
+    assert result.first_invalid_id == events[1].id
+
+
 def test_verify_names_the_event_after_a_deleted_one(session):
     events = _append(5)
     _bypass_append_only(session)
@@ -306,3 +337,21 @@ def test_hash_is_sha256_of_the_canonical_json():
     assert compute_hash(occurred_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), actor_label="ē@example.lv",
                         role="officer", action="a.b", object_type="x", object_id="7", payload=content["payload"],
                         comment=None, request_id=None, prev_hash=GENESIS_HASH) == expected
+
+
+def test_payload_text_is_stored_canonical_and_older_spellings_still_verify(session):
+    """SQLite keeps JSON text as written; the app writes it canonical, so verify hashes it as it is.
+    An event written before (same JSON, other spelling) is still valid; a changed value is not."""
+    if _dialect(session) != "sqlite":
+        pytest.skip("PostgreSQL's jsonb keeps no spelling of its own")
+    _append(3)
+    event = record_event(action="test.spelling", object_type="thing", object_id=1,
+                         payload={"b": "ā", "a": [1, 2]})
+    stored = session.execute(sa.text("SELECT payload FROM audit_events WHERE id = :id"), {"id": event.id})
+    assert stored.scalar_one() == '{"a":[1,2],"b":"ā"}'
+    _bypass_append_only(session)
+    respell = sa.text("UPDATE audit_events SET payload = :text WHERE id = :id")
+    session.execute(respell, {"text": '{"b": "\\u0101", "a": [1, 2]}', "id": event.id})
+    assert verify_chain().valid
+    session.execute(respell, {"text": '{"b": "\\u0101", "a": [1, 3]}', "id": event.id})
+    assert verify_chain().first_invalid_id == event.id

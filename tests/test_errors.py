@@ -1,8 +1,10 @@
 """Errors keep the contract's shape under /api and are friendly pages elsewhere."""
 
 import pytest
+import sqlalchemy.exc
 
-from tests.factories import bearer, make_user
+import grants.api.applications as application_endpoints
+from tests.factories import bearer, make_application, make_organisation, make_user
 
 
 def _assert_error_shape(response, status, code):
@@ -81,3 +83,29 @@ def test_authentication_comes_before_validation(client, session):
     """Without a token a malformed body is not looked at: 401, not 422 (API.md)."""
     assert client.post("/api/v1/organisations", json={"name": 5}).status_code == 401
     assert client.get("/api/v1/audit/events?page=zero").status_code == 401
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_writer_that_loses_a_race_gets_409_not_500(client, session, monkeypatch):
+    """A deadlock, serialisation failure or busy SQLite is a conflict to retry, not a crash."""
+    applicant = make_user("applicant")
+    application = make_application(organisation=make_organisation(applicant))
+
+    def lose(*args, **kwargs):
+        raise sqlalchemy.exc.OperationalError("UPDATE applications", {}, _Deadlock("deadlock detected"))
+
+    monkeypatch.setattr(application_endpoints, "act", lose)
+    response = client.post(f"/api/v1/applications/{application.id}/transitions", headers=bearer(applicant),
+                           json={"trigger": "submit"})
+    assert response.status_code == 409 and response.json["error"] == "conflict"
+
+    def broken(*args, **kwargs):
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(application_endpoints, "act", broken)
+    with pytest.raises(sqlalchemy.exc.OperationalError):  # anything else is a real error (re-raised in tests)
+        client.post(f"/api/v1/applications/{application.id}/transitions", headers=bearer(applicant),
+                    json={"trigger": "submit"})

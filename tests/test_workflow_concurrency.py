@@ -350,12 +350,6 @@ def test_two_requests_on_the_same_version_one_wins_the_other_gets_409_conflict(l
 
 # --- writers that touch two objects, and writers outside requests ----------------------------------
 
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason=(
-    "Known bug (PostgreSQL): lock-order inversion between the audit chain's advisory lock and the "
-    "initiative row. accept_final_report UPDATEs the application, takes the chain lock in record_event, "
-    "then its after_save effect advance_initiative UPDATEs the initiative; an officer's step_back (or "
-    "advance) on that initiative UPDATEs the initiative row first and then waits for the chain lock. "
-    "PostgreSQL aborts one of them with DeadlockDetected: an OperationalError, a 500 through the API."))
 def test_a_grant_advancing_its_initiative_while_an_officer_moves_it_never_deadlocks(live, monkeypatch):
     """The officer's move lands in the gap between the grant's audit event and the initiative's
     advance (the effect is held there until it has, or for two seconds where it cannot: on SQLite the

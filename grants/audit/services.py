@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import functools
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 from grants.audit.models import GENESIS_HASH, AuditEvent, AuditHead
@@ -86,15 +88,16 @@ def _text(value: str | None) -> str:
 
 
 def _digest(action: str, actor: str, comment: str | None, object_id: str, object_type: str, occurred_at: str,
-            payload: Any, prev_hash: str, request_id: str | None, role: str | None) -> str:
-    """SHA-256 of the canonical JSON object of these keys, written out in sorted key order.
+            payload_json: str, prev_hash: str, request_id: str | None, role: str | None) -> str:
+    """SHA-256 of the canonical JSON object of these keys, written out in sorted key order;
+    ``payload_json`` is the payload already in canonical JSON (``_encode``).
 
     Exactly ``json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``;
     spelled out because verify runs it for every event and a dict plus a sort per event halves the speed.
     """
     canonical = (f'{{"action":{_quote(action)},"actor":{_quote(actor)},"comment":{_text(comment)},'
                  f'"object_id":{_quote(object_id)},"object_type":{_quote(object_type)},'
-                 f'"occurred_at":{_quote(occurred_at)},"payload":{_encode(payload)},"prev_hash":{_quote(prev_hash)},'
+                 f'"occurred_at":{_quote(occurred_at)},"payload":{payload_json},"prev_hash":{_quote(prev_hash)},'
                  f'"request_id":{_text(request_id)},"role":{_text(role)}}}')
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -108,8 +111,8 @@ def compute_hash(*, occurred_at: datetime, actor_label: str, role: str | None, a
     ``actor_id`` is left out on purpose: erasing an account sets it to NULL; ``actor_label``
     keeps who it was.
     """
-    return _digest(action, actor_label, comment, object_id, object_type, _iso(occurred_at), payload, prev_hash,
-                   request_id, role)
+    return _digest(action, actor_label, comment, object_id, object_type, _iso(occurred_at), _encode(payload),
+                   prev_hash, request_id, role)
 
 
 def _lock_head() -> tuple[str, int | None]:
@@ -181,39 +184,102 @@ _VERIFY_COLUMNS = (_events.c.id, _events.c.actor_label, _events.c.role, _events.
                    _events.c.request_id, _events.c.prev_hash, _events.c.hash)
 
 
+#: During one verify run, the canonical form of up to this many distinct short payload texts is remembered.
+_REMEMBERED_PAYLOADS = 4096
+#: Longer payload texts (a diff of a long description) rarely repeat and would hold memory: never remembered.
+_REMEMBER_PAYLOADS_UP_TO = 512
+
+
+def _canonical_payload(text: str) -> str | None:
+    """A payload as the database returns it (JSON text) in the hash's canonical JSON; None when the
+    text is not JSON at all (written around the application: such an event cannot match its hash)."""
+    try:
+        return _encode(_parse_json(text))
+    except ValueError:  # json.JSONDecodeError, trailing data
+        return None
+
+
+def _chunked_streams() -> bool:
+    """psycopg >= 3.2 on libpq >= 17 can stream a result in chunks rather than one row per message."""
+    capabilities = getattr(psycopg, "capabilities", None)
+    return capabilities is not None and capabilities.has_stream_chunked()
+
+
+def _chain_rows(head_id: int, batch_size: int) -> Iterator[tuple[Any, ...]]:
+    """The columns verify needs of events up to ``head_id``, in id order, as the driver's plain tuples.
+
+    One query read as a stream (flat memory), not a query per batch: without table statistics
+    PostgreSQL plans each ``id > last LIMIT n`` batch as a scan and sort of everything after it
+    (quadratic), and every batch waits a round trip. Rows come from the driver's own cursor: making
+    SQLAlchemy rows of them made fetching about 1.5 times slower (bench/README.md).
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    query = (sa.select(*_VERIFY_COLUMNS, _iso_sql(dialect.name))
+             .where(_events.c.id <= head_id).order_by(_events.c.id))
+    # The one value is an integer read from audit_head, so it can be written into the SQL: the
+    # driver's cursor then needs no parameters in the dialect's paramstyle.
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if dialect.name == "postgresql":
+        # psycopg's stream() lets the server keep sending rows while this process hashes them;
+        # a named (server-side) cursor would wait a round trip for each FETCH instead.
+        with connection.connection.driver_connection.cursor() as cursor:
+            if _chunked_streams():
+                yield from cursor.stream(sql, size=batch_size)
+            else:
+                yield from cursor.stream(sql)
+        return
+    # SQLite reads the file row by row whatever the fetch size; iterating holds no batch in memory.
+    cursor = connection.connection.cursor()
+    try:
+        yield from cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
 def verify_chain(batch_size: int = 10000) -> ChainVerification:
-    """Recompute the chain in id order, ``batch_size`` rows at a time (flat memory).
+    """Recompute the chain in id order, in one streamed read (flat memory; PostgreSQL sends
+    ``batch_size`` rows at a time, SQLite is read row by row).
 
     Events appended after the head was read are left for the next run, so verifying while
-    others write gives no false alarm.
+    others write gives no false alarm. Budget: 100,000 events/s (DESIGN §11, bench/audit_verify.py).
     """
     head = db.session.execute(sa.select(_head.c.hash, _head.c.event_id).where(_head.c.id == 1)).first()
     head_hash, head_id = (head.hash, head.event_id) if head is not None else (GENESIS_HASH, None)
+    if head_id is None:  # an empty log; events without a head mean the head was reset
+        first_id = db.session.execute(sa.select(sa.func.min(_events.c.id))).scalar()
+        return ChainVerification(valid=first_id is None, events=0, head=head_hash, first_invalid_id=first_id)
     count = 0
     first_invalid: int | None = None
     expected_prev = GENESIS_HASH
     last_id: int | None = None
-    columns = (*_VERIFY_COLUMNS, _iso_sql(db.session.get_bind().dialect.name))
-    while head_id is not None:
-        query = sa.select(*columns).where(_events.c.id <= head_id).order_by(_events.c.id).limit(batch_size)
-        if last_id is not None:
-            query = query.where(_events.c.id > last_id)
-        rows = db.session.execute(query).all()
-        if not rows:
-            break
-        for (event_id, actor_label, role, action, object_type, object_id, payload, comment,
-             request_id, prev_hash, stored_hash, occurred_at) in rows:
-            count += 1
-            if first_invalid is None and (prev_hash != expected_prev or stored_hash != _digest(
-                    action, actor_label, comment, object_id, object_type, occurred_at,
-                    _parse_json(payload) if isinstance(payload, str) else payload, prev_hash, request_id, role)):
+    # Parsing and re-encoding a payload is most of the cost of an event, and payloads repeat: every
+    # sign-in stores {}, every plain transition the same four keys. The canonical form depends on the
+    # text alone, so an answer remembered for this run is the one parsing again would give.
+    remembered_payload = functools.lru_cache(maxsize=_REMEMBERED_PAYLOADS)(_canonical_payload)
+    digest, canonical_payload = _digest, _canonical_payload  # local names: the loop runs once per event
+    # SQLite keeps the payload text as written, and the app writes canonical JSON
+    # (grants.core.db.canonical_json): hashing the text as stored is then the whole check. A text
+    # that does not hash right (an event written before that, or a tampered one) takes the long way.
+    stored_as_written = db.session.get_bind().dialect.name == "sqlite"
+    for (event_id, actor_label, role, action, object_type, object_id, payload, comment,
+         request_id, prev_hash, stored_hash, occurred_at) in _chain_rows(head_id, batch_size):
+        count += 1
+        if first_invalid is None:
+            if stored_as_written and prev_hash == expected_prev and stored_hash == digest(
+                    action, actor_label, comment, object_id, object_type, occurred_at, payload, prev_hash,
+                    request_id, role):
+                expected_prev, last_id = stored_hash, event_id
+                continue
+            payload_json = (remembered_payload(payload) if len(payload) <= _REMEMBER_PAYLOADS_UP_TO
+                            else canonical_payload(payload))
+            if (prev_hash != expected_prev or payload_json is None
+                    or stored_hash != digest(action, actor_label, comment, object_id, object_type, occurred_at,
+                                             payload_json, prev_hash, request_id, role)):
                 first_invalid = event_id
-            expected_prev = stored_hash
-        last_id = rows[-1][0]
-    if first_invalid is None and head_id is not None and (last_id != head_id or expected_prev != head_hash):
+        expected_prev, last_id = stored_hash, event_id
+    if first_invalid is None and (last_id != head_id or expected_prev != head_hash):
         first_invalid = head_id  # the newest event was deleted or rewritten together with its hash
-    if first_invalid is None and head_id is None and db.session.execute(sa.select(_events.c.id).limit(1)).first():
-        first_invalid = db.session.execute(sa.select(sa.func.min(_events.c.id))).scalar_one()  # head was reset
     return ChainVerification(valid=first_invalid is None, events=count, head=head_hash,
                              first_invalid_id=first_invalid)
 
@@ -302,3 +368,13 @@ def acting_role(user, allowed: tuple[str, ...]) -> str | None:
 def head_hash() -> str:
     """The hash of the newest event (quoted in funder reports so a rewritten log shows)."""
     return db.session.execute(sa.select(_head.c.hash).where(_head.c.id == 1)).scalar_one_or_none() or GENESIS_HASH
+
+
+def lock_chain() -> None:
+    """Take the append lock now, before the caller writes rows it will audit.
+
+    A transaction that updates several objects and audits each (a transition whose effect
+    moves another object) must not hold a row another writer has locked while that writer
+    waits for the chain: taking the chain first gives every writer the same lock order.
+    """
+    _lock_head()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,6 +147,11 @@ def _sqlite_connect(dbapi_connection, connection_record):
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+#: How JSON columns are written: sorted keys, no spaces, UTF-8 as is. On SQLite the text is kept
+#: as written, so an audit payload stored this way is already in the hash's canonical form.
+canonical_json = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 #: HTTP methods that only read; any other request may write.

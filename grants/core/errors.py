@@ -14,8 +14,10 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from grants.core.db import db
 from grants.core.validation_messages import translate_validation_message
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,17 @@ class TransitionNotAllowed(GrantsError):
 
     def payload(self) -> dict[str, Any]:
         return {**super().payload(), "reasons": self.reasons}
+
+
+#: PostgreSQL SQLSTATEs of a transaction that lost a race: deadlock, serialisation failure, lock timeout.
+_CONTENTION_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_contention(error: OperationalError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _CONTENTION_SQLSTATES
+    return "database is locked" in str(error.orig)
 
 
 def wants_json() -> bool:
@@ -170,6 +183,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
         return http_error_response(error)
+
+    @app.errorhandler(OperationalError)
+    def handle_contention(error: OperationalError):
+        """A writer that lost to another one (deadlock, serialisation failure, a busy SQLite) has
+        changed nothing (the transaction is rolled back): a retryable conflict, not a crash."""
+        if not is_contention(error):
+            return handle_unexpected(error)
+        log.warning("Write contention on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+        db.session.rollback()
+        return handle_grants_error(Conflict())
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -146,6 +146,8 @@ def fire(obj, trigger: str, actor, comment: str | None = None, **payload: Any):
     first. Then fires, as the system, any automatic transition out of the state reached.
     Flushes; the caller commits.
     """
+    from grants.audit.services import lock_chain
+
     definition = definition_for(obj)
     if trigger not in definition.triggers():
         _refuse("unknown_trigger", _("There is no such action."))
@@ -158,6 +160,7 @@ def fire(obj, trigger: str, actor, comment: str | None = None, **payload: Any):
     permitted = [t for t in candidates if t.roles & roles]
     if not permitted:
         raise PermissionDenied()
+    lock_chain()  # before any row is written: one lock order for every writer (see lock_chain)
     _apply(obj, definition, trigger, permitted, actor, roles, comment, payload)
     for _step in range(MAX_AUTOMATIC_STEPS):
         automatic = [t for t in definition.transitions_from(state_of(obj)) if t.auto]
@@ -177,6 +180,7 @@ def _apply(obj, definition: WorkflowDefinition, trigger: str, permitted: list[Tr
            roles: frozenset[str], comment: str | None, payload: dict[str, Any]) -> None:
     """Run guards, move the object, write it and its audit event, then the after-save effects."""
     from grants.audit.services import record_event
+
 
     before = state_of(obj)
     context = Context(actor=actor, roles=roles, comment=comment, payload=payload, source=before)
