@@ -76,3 +76,51 @@ class Application(TimestampMixin, db.Model):
 
 
 protect_state(Application.state)
+
+
+class Attachment(TimestampMixin, db.Model):
+    """A file uploaded to an application; the bytes live in the storage backend under ``storage_key``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="RESTRICT"), index=True)
+    #: The form question it answers (a file question), if any.
+    question_code: Mapped[str | None] = mapped_column(sa.String(60))
+    #: The applicant's file name, cleaned (no path, no control characters); shown and used for downloads.
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    #: The type found by looking at the content, not the one the browser claimed.
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    #: Random name in the storage backend; never derived from the applicant's file name.
+    storage_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: A removed draft file stays for the snapshots that list it; it is no longer offered.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    application: Mapped[Application] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("size >= 0", name="size_not_negative"),)
+
+
+class Submission(TimestampMixin, db.Model):
+    """An immutable snapshot of what was submitted (DESIGN §12 item 7): each submit or
+    resubmission makes the next round; ``content_hash`` is the SHA-256 of ``snapshot`` as canonical JSON."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="RESTRICT"), index=True)
+    round: Mapped[int] = mapped_column(sa.Integer)
+    #: ``submit`` (first or full proposal) or ``resubmit`` (answer to a clarification request).
+    trigger: Mapped[str] = mapped_column(sa.String(60))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: Answers, application fields, organisation data and attachment hashes as they were.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+
+    application: Mapped[Application] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("application_id", "round"),)

@@ -31,3 +31,20 @@ def readable(user) -> sa.ColumnElement[bool]:
         return sa.true()
     return Application.organisation_id.in_(sa.select(Membership.organisation_id)
                                            .where(Membership.user_id == user.id))
+
+
+#: States (besides those tagged ``draft``) in which the applicant may change the application.
+EDITABLE_STATES = frozenset({"clarification_requested"})
+
+
+def is_editable(application: Application) -> bool:
+    """Drafts (a concept note, an invited full proposal) and an open clarification request."""
+    from grants.workflows.engine import state_def
+
+    state = state_def(application)
+    return state is not None and (state.tag == "draft" or state.name in EDITABLE_STATES)
+
+
+def can_edit(user, application: Application) -> bool:
+    """Members of the applying organisation, while the application is editable."""
+    return user.is_authenticated and user.is_member_of(application.organisation_id) and is_editable(application)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.codes import FUND_SOURCE_LABELS, FundSource, label
-from grants.core.db import Money, TimestampMixin, UTCDateTime, db, str_enum, utcnow
+from grants.core.db import JSONType, Money, TimestampMixin, UTCDateTime, db, str_enum, utcnow
 from grants.core.i18n import localized
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS, StageModel
 
@@ -97,6 +98,10 @@ class Call(TimestampMixin, db.Model):
     #: Call version; publication freezes version 1, each corrigendum makes the next.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The application form: a list of sections with their questions (grants.forms).
+    form: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: SHA-256 of the frozen call version (form, rules, rubric, budget) since publication.
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     programme: Mapped[Programme] = relationship(back_populates="calls", lazy="joined")
     stages: Mapped[list[CallStage]] = relationship(back_populates="call", lazy="selectin",
@@ -170,3 +175,21 @@ class CallStage(db.Model):
     def label(self) -> str:
         stage = self.call.programme.stages.get(self.si_stage)
         return str(stage.label) if stage else self.si_stage
+
+
+class CallVersion(TimestampMixin, db.Model):
+    """A published version of a call, frozen: publication makes version 1, each corrigendum the next."""
+
+    __tablename__ = "call_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    #: What was frozen (dates, budget and stages, form, rules, rubric), as canonical JSON data.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: The corrigendum's explanation (empty for the first publication).
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (sa.UniqueConstraint("call_id", "version"),)
