@@ -70,6 +70,24 @@ class BaseConfig:
 
     DEMO_PASSWORD = "demo-demo-demo"
 
+    #: Address of the service as people reach it; links in e-mail are built on it (also outside requests).
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    #: Outgoing mail: the outbox is sent by `flask --app grants outbox send` through this SMTP server.
+    SMTP_HOST = "127.0.0.1"
+    SMTP_PORT = 25
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    #: Upgrade the connection with STARTTLS before logging in (needed for a login on a remote server).
+    SMTP_STARTTLS = False
+    #: Seconds any one network wait on the SMTP server may take.
+    SMTP_TIMEOUT = 30
+    MAIL_FROM = "SI Grants <noreply@sigrants.lv>"
+    #: Attempts after which a message is given up (marked failed, kept for officers to see).
+    OUTBOX_MAX_ATTEMPTS = 8
+    #: Retries back off 1, 2, 4… minutes, never more than this.
+    OUTBOX_MAX_BACKOFF_MINUTES = 60
+
     #: Settings that must not be empty once everything is loaded.
     REQUIRED: tuple[str, ...] = ("SECRET_KEY",)
 

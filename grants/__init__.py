@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from grants.core.views import bp as core_bp
     from grants.dashboard.views import bp as dashboard_bp
     from grants.initiatives.views import bp as initiatives_bp
+    from grants.notifications.views import bp as outbox_bp
     from grants.organisations.views import bp as organisations_bp
     from grants.users.views import bp as users_bp
     from grants.workflows.views import bp as workflows_bp
@@ -89,3 +90,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(initiatives_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(workflows_bp)
+    app.register_blueprint(outbox_bp)

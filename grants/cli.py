@@ -56,3 +56,29 @@ def register_cli(app: Flask) -> None:
             click.echo(f"INVALID: the first event that does not match is {result.first_invalid_id}", err=True)
             raise SystemExit(1)
         click.echo("valid")
+
+    @app.cli.group("outbox")
+    def outbox_group():
+        """Notification messages waiting to be e-mailed."""
+
+    @outbox_group.command("send")
+    @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000),
+                  help="Send at most this many messages.")
+    def outbox_send_command(limit: int):
+        """Send due messages through SMTP (SMTP_HOST, SMTP_PORT); failed ones are retried later.
+
+        Commits after each message, so one bad message neither blocks nor resends the others."""
+        from grants.notifications.services import send_pending
+
+        result = send_pending(limit=limit)
+        click.echo(f"sent: {result.sent}, retried later: {result.retried}, given up: {result.failed}")
+
+    @outbox_group.command("list")
+    def outbox_list_command():
+        """How many messages are waiting, sent and given up."""
+        from grants.notifications.services import outbox_counts
+
+        with read_only():
+            counts = outbox_counts()
+            db.session.rollback()
+        click.echo(f"pending: {counts['pending']}\nsent: {counts['sent']}\nfailed: {counts['failed']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,6 +13,8 @@ from grants.applications.models import Application
 from grants.calls.models import Call, CallStage, CallStatus, Programme
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import db, utcnow
+from grants.forms.definitions import iter_questions, max_length_of
+from grants.forms.templates import default_form
 from grants.initiatives.models import Initiative
 from grants.organisations.models import Organisation
 from grants.organisations.services import create_organisation
@@ -114,13 +117,48 @@ def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: dat
                 description_lv=description_lv, description_en=description_en,
                 opens_at=opens_at, closes_at=closes_at, status=status,
                 budget=sum((Decimal(envelope) for _, envelope, _, _ in stages), Decimal("0")),
-                workflow_name="application", workflow_version=1, version=1,
+                workflow_name="application", workflow_version=1, version=1, form=default_form(),
                 published_at=opens_at if status != CallStatus.DRAFT else None)
     call.stages = [CallStage(si_stage=stage, position=index, envelope=Decimal(envelope),
                              min_grant=Decimal(min_grant), max_grant=Decimal(max_grant))
                    for index, (stage, envelope, min_grant, max_grant) in enumerate(stages)]
     db.session.add(call)
     return call
+
+
+def sample_answers(form: list[dict[str, Any]], text: str, amount: str) -> dict[str, Any]:
+    """Plausible answers to every required question of ``form``, so demo applications can be
+    submitted: ``text`` for text, the first option for choices, ``amount`` in the budget."""
+    answers: dict[str, Any] = {}
+    for _section, question in iter_questions(form):
+        if not question.get("required"):
+            continue
+        kind = question["type"]
+        if kind in ("short_text", "long_text"):
+            answers[question["code"]] = text[: max_length_of(question) or len(text)]
+        elif kind in ("number", "money"):
+            answers[question["code"]] = max(question.get("min") or 0, 1) if kind == "number" else amount
+        elif kind == "single_choice":
+            answers[question["code"]] = question["options"][0]["value"]
+        elif kind == "multiple_choice":
+            answers[question["code"]] = [question["options"][0]["value"]]
+        elif kind == "yes_no":
+            answers[question["code"]] = True
+        elif kind == "date":
+            answers[question["code"]] = utcnow().date().isoformat()
+        elif kind == "table":
+            row = {}
+            for column in question.get("columns", []):
+                if column["type"] == "money":
+                    row[column["code"]] = amount if column["code"] == "amount" else "0.00"
+                elif column["type"] == "single_choice":
+                    row[column["code"]] = column["options"][0]["value"]
+                elif column["type"] in ("number",):
+                    row[column["code"]] = 1
+                else:
+                    row[column["code"]] = text[:100]
+            answers[question["code"]] = [row]
+    return answers
 
 
 def _application(call: Call, member: User, title: str, stage: str, amount: str, months: int, summary: str,
@@ -135,7 +173,8 @@ def _application(call: Call, member: User, title: str, stage: str, amount: str, 
                             region=organisation.region)
     application = Application(call=call, organisation=organisation, initiative=initiative, created_by=member,
                               si_stage=stage, title=title, summary=summary, requested_amount=Decimal(amount),
-                              duration_months=months, answers={}, workflow_name=call.workflow_name,
+                              duration_months=months, answers=sample_answers(call.form, summary, amount),
+                              workflow_name=call.workflow_name,
                               workflow_version=call.workflow_version)
     db.session.add(application)
     db.session.flush()
@@ -167,9 +206,12 @@ def load_demo(now: datetime | None = None) -> dict[str, int]:
                 ("prototyping", "300000.00", "10000.00", "50000.00"),
                 ("scaling", "250000.00", "30000.00", "120000.00")],
     )
-    _call(
+    # The closed call is created open, its applications are submitted while it is, and only then
+    # does it get the past dates of a call that closed three months ago (seed data; submissions are
+    # refused after the deadline like any other).
+    closed_call = _call(
         programme, CLOSED_CALL_CODE,
-        opens_at=midnight - timedelta(days=150), closes_at=midnight - timedelta(days=90),
+        opens_at=midnight - timedelta(days=150), closes_at=now + timedelta(hours=1),
         status=CallStatus.PUBLISHED,
         title_lv="Kopienu vadītas sociālās inovācijas idejas (izmēģinājuma konkurss)",
         title_en="Community-led social innovation ideas (pilot call)",
@@ -183,6 +225,7 @@ def load_demo(now: datetime | None = None) -> dict[str, int]:
         sa.select(Call).where(Call.code.in_([OPEN_CALL_CODE, CLOSED_CALL_CODE])))}
     for code, email, title, stage, amount, months, summary, steps in DEMO_APPLICATIONS:
         _application(calls[code], users[email], title, stage, amount, months, summary, steps, users)
+    closed_call.closes_at = min(closed_call.closes_at, midnight - timedelta(days=90))
     db.session.flush()
     return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": 2,
             "applications": len(DEMO_APPLICATIONS)}

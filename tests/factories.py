@@ -42,9 +42,26 @@ def make_programme(**overrides):
     return programme
 
 
+def small_form() -> list[dict]:
+    """One section: a required short text and an optional long text of at most 500 characters."""
+    return [{"code": "about", "title_lv": "Par projektu", "title_en": "About the project", "questions": [
+        {"code": "project_name", "type": "short_text", "required": True,
+         "label_lv": "Projekta nosaukums", "label_en": "Project name"},
+        {"code": "description", "type": "long_text", "required": False, "max_length": 500,
+         "label_lv": "Apraksts", "label_en": "Description"},
+    ]}]
+
+
+def sample_answers(form: list[dict]) -> dict:
+    """Valid answers to every required question of ``form`` (the demo's filler)."""
+    from grants.demo import sample_answers as fill
+
+    return fill(form, "Pieteikuma teksts", amount="5000.00")
+
+
 def make_call(programme=None, *, status=CallStatus.PUBLISHED, opens_in_days: float = -1,
               closes_in_days: float = 30, stages=(("idea_generation", "100000.00", "1000.00", "10000.00"),),
-              **overrides):
+              form: list[dict] | None = None, **overrides):
     n = next(_seq)
     now = utcnow()
     call = Call(programme=programme or make_programme(), code=f"C-{n}", title_lv=f"Konkurss {n}",
@@ -52,6 +69,7 @@ def make_call(programme=None, *, status=CallStatus.PUBLISHED, opens_in_days: flo
                 opens_at=now + timedelta(days=opens_in_days), closes_at=now + timedelta(days=closes_in_days),
                 budget=sum((Decimal(s[1]) for s in stages), Decimal(0)), status=status,
                 workflow_name="application", workflow_version=1, version=1,
+                form=small_form() if form is None else form,
                 published_at=now if status != CallStatus.DRAFT else None)
     call.stages = [CallStage(si_stage=code, position=i, envelope=Decimal(envelope), min_grant=Decimal(lo),
                              max_grant=Decimal(hi)) for i, (code, envelope, lo, hi) in enumerate(stages)]
@@ -89,7 +107,7 @@ def make_application(call=None, organisation=None, *, applicant=None, si_stage: 
     if organisation is None:
         applicant = applicant or make_user("applicant")
         organisation = make_organisation(applicant)
-    data = {"title": "Pieteikums", "summary": "Kopsavilkums", "answers": {},
+    data = {"title": "Pieteikums", "summary": "Kopsavilkums", "answers": sample_answers(call.form),
             "requested_amount": Decimal("5000.00"), "duration_months": 6}
     data.update(overrides)
     initiative = data.pop("initiative", None) or make_initiative(organisation, stage=si_stage)

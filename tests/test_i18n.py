@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "_l": None,
             "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2), "lazy_ngettext": (1, 2)}
-METHODS = [("grants/**.py", "python"), ("grants/templates/**.html", "jinja2"),
+METHODS = [("grants/**.py", "python"), ("grants/templates/**.html", "jinja2"), ("grants/templates/**.txt", "jinja2"),
            ("grants/workflows/definitions/*.yaml", "grants.workflows.babel:extract_definitions")]
 PLACEHOLDER = re.compile(r"%\(\w+\)\w|\{\w+\}")
 

@@ -76,7 +76,8 @@ def test_mermaid_text_has_every_state_and_transition(key):
 def test_edges_show_label_roles_and_guards_compactly():
     text = mermaid_text(definitions()[("application", 1)], _identity)
     assert "    eligibility_review --> ineligible : Declare ineligible [officer] (comment_given)\n" in text
-    assert "    draft --> submitted : Submit [applicant]\n" in text
+    assert "    draft --> submitted : Submit [applicant] (before_deadline, answers_complete)\n" in text
+    assert "    eligibility_review --> in_evaluation : Declare eligible [officer]\n" in text
     assert "    state \"Draft\" as draft\n" in text
     assert "    classDef tag_closed_negative " in text
 

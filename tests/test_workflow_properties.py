@@ -112,6 +112,8 @@ class Sim:
             return None if self._next_award_stage() is None else "next_stage_pending"
         if guard == "stage_proven":
             return None if self.state in self.evidence else "stage_not_proven"
+        if guard in ("before_deadline", "answers_complete"):  # calls close weeks later; answers are complete
+            return None
         if guard == "evidence_justified":
             justified = "officer" in roles and comment and len(comment.strip()) >= 20
             return None if justified else "justification_required"
@@ -168,6 +170,8 @@ class Sim:
                 self.award_stage = self._next_award_stage()
             elif effect == "advance_initiative":
                 advance_initiative = True
+            elif effect == "take_snapshot" or effect.startswith("notify_"):
+                pass  # a submission snapshot or an outbox message: no state of the workflow changes
             else:
                 raise AssertionError(f"effect {effect!r} is not modelled here: add what it does to Sim._take")
         if advance_initiative:  # after the application's own event: the initiative moves, as the system

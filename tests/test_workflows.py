@@ -11,7 +11,7 @@ from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed
 from grants.initiatives.models import Initiative
 from grants.workflows.definitions import DefinitionError, load_all, parse_definition
 from grants.workflows.engine import available_triggers, fire
-from tests.factories import make_call, make_organisation, make_user
+from tests.factories import make_call, make_organisation, make_user, sample_answers
 
 
 def _audit_count(session):
@@ -29,8 +29,10 @@ def draft(session):
     applicant = make_user("applicant")
     organisation = make_organisation(applicant)
     initiative = Initiative(organisation=organisation, title="Iniciatīva", current_stage="idea_generation")
-    application = Application(call=make_call(), organisation=organisation, initiative=initiative,
-                              si_stage="idea_generation", title="Pieteikums", summary="", answers={},
+    call = make_call()
+    application = Application(call=call, organisation=organisation, initiative=initiative,
+                              si_stage="idea_generation", title="Pieteikums", summary="",
+                              answers=sample_answers(call.form),
                               requested_amount=Decimal("5000.00"), duration_months=6,
                               workflow_name="application", workflow_version=1)
     session.add(application)

@@ -21,3 +21,7 @@ def init_api(app: Flask) -> None:
     for module in (auth, calls, organisations, applications, initiatives, audit, workflows):
         csrf.exempt(module.blp)  # bearer tokens only under /api: no cookies, no CSRF
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from grants.api import outbox as outbox_api
+
+    csrf.exempt(outbox_api.blp)
+    api.register_blueprint(outbox_api.blp, url_prefix="/api/v1")

@@ -58,6 +58,9 @@ class Application(TimestampMixin, db.Model):
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     initiative: Mapped[Initiative] = relationship(back_populates="applications")
     created_by: Mapped[User | None] = relationship()
+    #: Snapshots in round order (one query for any number of applications: selectin).
+    submissions: Mapped[list[Submission]] = relationship(order_by="Submission.round", lazy="selectin",
+                                                         viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -66,6 +69,10 @@ class Application(TimestampMixin, db.Model):
         sa.CheckConstraint("state <> 'appealed' OR appealed_from IS NOT NULL", name="appeal_origin"),
         sa.Index("ix_applications_call_id_state", "call_id", "state"),
     )
+
+    @property
+    def latest_submission(self) -> Submission | None:
+        return self.submissions[-1] if self.submissions else None
 
     @property
     def stage_label(self) -> str:

@@ -1,16 +1,23 @@
-"""Application pages: the list a user may see and one application with its actions and history."""
+"""Application pages: the list, starting and editing a draft, one application with its actions,
+history and files, and the receipt of each submission."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from grants.applications.models import Application
-from grants.applications.permissions import readable
-from grants.applications.services import get_readable
+from grants.applications.forms import EditApplicationForm, NewApplicationForm
+from grants.applications.models import Application, Submission
+from grants.applications.permissions import can_edit, is_editable, readable
+from grants.applications.services import create_application, get_readable, missing_answers, update_application
 from grants.calls.models import Call
 from grants.core.db import db
+from grants.core.errors import GrantsError, NotFound, UserInputError
+from grants.core.i18n import current_language
+from grants.forms.validation import answers_from_form, validate_answers
+from grants.initiatives.models import Initiative
 from grants.workflows.engine import available_triggers
 from grants.workflows.forms import ActionForm, take_action
 from grants.workflows.history import history
@@ -49,5 +56,175 @@ def detail(application_id: int):
         application = get_readable(current_user, application_id)  # as it is now, after the rollback
     form.version.data = application.version
     return render_template("applications/detail.html", application=application, form=form, error=error,
+                           can_edit=can_edit(current_user, application),
                            actions=available_triggers(application, current_user),
                            history=history(application, current_user)), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Start a draft for an open call: which organisation, which SI stage, which initiative."""
+    call = db.session.get(Call, request.args.get("call_id", type=int) or 0)
+    if call is None or not call.is_open:
+        raise NotFound()
+    form = NewApplicationForm()
+    form.organisation_id.choices = [(o.id, o.name) for o in current_user.organisations]
+    form.si_stage.choices = [(stage.si_stage, stage.label) for stage in call.stages]
+    initiatives = db.session.scalars(sa.select(Initiative).where(
+        Initiative.organisation_id.in_([o.id for o in current_user.organisations])).order_by(Initiative.title)).all()
+    form.initiative_id.choices = [(0, _("A new initiative"))] + [
+        (i.id, f"{i.title} ({i.organisation.name}, {i.stage_label})") for i in initiatives]
+    if not form.organisation_id.choices:
+        flash(_("First create the profile of the organisation that applies."), "info")
+        return redirect(url_for("organisations.new"))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            application = create_application(current_user, {
+                **form.values(), "call_id": call.id, "organisation_id": form.organisation_id.data,
+                "si_stage": form.si_stage.data, "initiative_id": form.initiative_id.data or None})
+        except UserInputError as error:
+            db.session.rollback()
+            for field, messages in error.fields.items():
+                if field in form:
+                    form[field].errors = list(form[field].errors) + messages
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The draft has been saved. Complete it and submit it before the deadline."), "success")
+            return redirect(url_for("applications.edit", application_id=application.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("applications/new.html", form=form, call=call), status
+
+
+@bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(application_id: int):
+    """Edit a draft (or what a clarification request reopened); every save keeps the work."""
+    application = get_readable(current_user, application_id)
+    if not current_user.is_member_of(application.organisation_id):
+        raise NotFound()
+    if not is_editable(application):
+        flash(_("This application can no longer be changed: it has been submitted or decided."), "info")
+        return redirect(url_for("applications.detail", application_id=application.id))
+    form = EditApplicationForm(obj=application)
+    call_form = application.call.form
+    answers = application.answers or {}
+    answer_errors: dict[str, list[str]] = {}
+    status, error = 200, None
+    if form.is_submitted():
+        answers = answers_from_form(call_form, request.form)  # what was typed is shown again, whatever happens
+        answer_errors = validate_answers(call_form, answers, complete=False)
+    if form.validate_on_submit() and not answer_errors:
+        try:
+            update_application(application, current_user, {**form.values(), "answers": answers}, form.version.data)
+        except GrantsError as refused:
+            db.session.rollback()
+            status, error = refused.status, str(refused)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("applications.edit", application_id=application.id))
+    elif form.is_submitted():
+        status = 422
+    if request.method == "GET":
+        form.version.data = application.version
+        answer_errors = missing_answers(application)  # what still stops a submission, shown from the start
+    return render_template("applications/edit.html", application=application, form=form, error=error,
+                           answers=answers, answer_errors=answer_errors, language=current_language(),
+                           sections=iter_sections(call_form)), status
+
+
+def iter_sections(form: list[dict]) -> list[dict]:
+    """The call's form sections with their questions, as stored (the template localises them)."""
+    return [section for section in form or [] if isinstance(section, dict)]
+
+
+@bp.get("/<int:application_id>/receipt/<int:round_>")
+@login_required
+def receipt(application_id: int, round_: int):
+    """What was submitted in a round, with its content hash: the applicant's proof."""
+    application = get_readable(current_user, application_id)
+    submission = db.session.scalars(sa.select(Submission).where(
+        Submission.application_id == application.id, Submission.round == round_)).one_or_none()
+    if submission is None:
+        raise NotFound()
+    return render_template("applications/receipt.html", application=application, submission=submission)
+
+
+# --- Attachments: the panel on the detail page, upload, remove, download ----------------------
+
+from flask import current_app  # noqa: E402
+
+from grants.applications.attachment_forms import AttachmentForm, RemoveAttachmentForm  # noqa: E402
+from grants.applications.attachments import (  # noqa: E402
+    UploadTooLarge,
+    add_attachment,
+    get_attachment,
+    list_attachments,
+    open_attachment,
+    remove_attachment,
+)
+from grants.core.errors import Conflict, PermissionDenied  # noqa: E402
+from grants.core.uploads import download_response  # noqa: E402
+
+
+@bp.app_context_processor
+def _attachments_panel():
+    def attachments_panel(application):
+        return {"attachments": list_attachments(application), "may_change": can_edit(current_user, application),
+                "form": AttachmentForm(), "remove_form": RemoveAttachmentForm(),
+                "limit_mb": int(current_app.config["MAX_UPLOAD_MB"])}
+
+    return {"attachments_panel": attachments_panel}
+
+
+@bp.post("/<int:application_id>/attachments")
+@login_required
+def upload_attachment(application_id: int):
+    application = get_readable(current_user, application_id)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        errors = [str(error) for field_errors in form.errors.values() for error in field_errors]
+        flash(" ".join(errors) or _("The file was not received. Please try again."), "error")
+        return redirect(url_for("applications.detail", application_id=application.id, _anchor="attachments"))
+    try:
+        attachment = add_attachment(application, current_user, form.file.data)
+    except (UserInputError, UploadTooLarge, Conflict, PermissionDenied) as refused:
+        db.session.rollback()
+        message = (refused.fields.get("file") or [str(refused.message or refused.default_message)])[0]
+        flash(_("The file was not attached: %(reason)s", reason=message), "error")
+    else:
+        db.session.commit()
+        flash(_("The file %(name)s has been attached.", name=attachment.filename), "success")
+    return redirect(url_for("applications.detail", application_id=application_id, _anchor="attachments"))
+
+
+@bp.post("/<int:application_id>/attachments/<int:attachment_id>/remove")
+@login_required
+def remove_attachment_(application_id: int, attachment_id: int):
+    application = get_readable(current_user, application_id)
+    attachment = get_attachment(application, attachment_id)
+    if not RemoveAttachmentForm().validate_on_submit():
+        flash(_("The form has expired. Please send it again."), "error")
+        return redirect(url_for("applications.detail", application_id=application.id, _anchor="attachments"))
+    try:
+        remove_attachment(application, current_user, attachment)
+    except (Conflict, PermissionDenied) as refused:
+        db.session.rollback()
+        flash(str(refused.message or refused.default_message), "error")
+    else:
+        db.session.commit()
+        flash(_("The file %(name)s has been removed.", name=attachment.filename), "success")
+    return redirect(url_for("applications.detail", application_id=application_id, _anchor="attachments"))
+
+
+@bp.get("/<int:application_id>/attachments/<int:attachment_id>")
+@login_required
+def download_attachment(application_id: int, attachment_id: int):
+    application = get_readable(current_user, application_id)
+    attachment = get_attachment(application, attachment_id)
+    return download_response(open_attachment(current_user, application, attachment),
+                             filename=attachment.filename, content_type=attachment.content_type)

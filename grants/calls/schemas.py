@@ -3,6 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grants.calls.models import PublicCallStatus
+from grants.core.i18n import current_language
+from grants.forms.validation import form_for_api
 
 
 class CallListArgs(ma.Schema):
@@ -50,8 +52,9 @@ class CallDetailSchema(CallSchema):
     workflow = ma.fields.Function(lambda call: {"name": call.workflow_name, "version": call.workflow_version})
     version = ma.fields.Integer()
     published_at = ma.fields.DateTime(allow_none=True)
-    # Rubric, ruleset and form are attached to a call by the call set-up, evaluation and
-    # eligibility features; a call without them lists none.
+    # Rubric and ruleset are attached to a call by the evaluation and eligibility features; a
+    # call without them lists none.
     rubric = ma.fields.Function(lambda call: [])
     eligibility_rules = ma.fields.Function(lambda call: [])
-    form = ma.fields.Function(lambda call: [])
+    #: The form's questions flattened across sections, labels in the request's language (API.md).
+    form = ma.fields.Function(lambda call: form_for_api(call.form or [], current_language()))

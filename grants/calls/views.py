@@ -9,6 +9,8 @@ from grants.calls.models import PUBLIC_CALL_STATUS_LABELS, PublicCallStatus
 from grants.calls.services import calls_query, get_visible_call
 from grants.core.db import db
 from grants.core.errors import NotFound
+from grants.core.i18n import current_language
+from grants.forms.validation import form_outline
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -33,4 +35,5 @@ def detail(call_id: int):
     call = get_visible_call(call_id, include_drafts=_staff())
     if call is None:
         raise NotFound()
-    return render_template("calls/detail.html", call=call)
+    return render_template("calls/detail.html", call=call,
+                           form_sections=form_outline(call.form or [], current_language()))

@@ -41,3 +41,38 @@ def advance_initiative(obj, ctx: Context) -> None:
         return  # already past it (another grant), or a stage the initiative is not at
     if any(option["trigger"] == "advance" for option in available_triggers(initiative, None)):
         fire(initiative, "advance", None, application_id=obj.id)
+
+
+@effect("take_snapshot")
+def take_snapshot(obj, ctx: Context) -> None:
+    """Each submission (and each answer to a clarification request) freezes what was sent; its
+    round and content hash go into the transition's own audit event."""
+    from grants.applications.services import take_snapshot as freeze
+
+    submission = freeze(obj, ctx.actor, ctx.trigger)
+    ctx.payload.update(submission_round=submission.round, content_hash=submission.content_hash)
+
+
+# --- notifications (the outbox, grants/notifications) ---------------------------------------------
+
+@effect("notify_clarification_requested", phase="after_save")
+def notify_clarification_requested(obj, ctx: Context) -> None:
+    """The officer's question (the transition's comment) goes to every member of the applicant
+    organisation, in each member's language, in the transition's transaction."""
+    from grants.notifications.services import notify_clarification_requested as queue
+
+    queue(obj, ctx.comment)
+
+
+@effect("notify_submission_receipt", phase="after_save")
+def notify_submission_receipt(obj, ctx: Context) -> None:
+    """The members of the organisation get a receipt of what was just submitted, with its hash."""
+    import sqlalchemy as sa
+
+    from grants.applications.models import Submission
+    from grants.core.db import db
+    from grants.notifications.services import notify_submission_receipt as send
+
+    submission = db.session.scalars(sa.select(Submission).where(Submission.application_id == obj.id)
+                                    .order_by(Submission.round.desc()).limit(1)).one()
+    send(obj, submission)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from grants.workflows.registry import Context, Reason, guard
 
@@ -80,3 +81,28 @@ def evidence_justified(initiative, ctx: Context) -> Reason | None:
     return Reason("justification_required",
                   _("Without an accepted grant at this stage, an officer must justify the move in writing "
                     "(at least 20 characters)."))
+
+
+@guard("before_deadline")
+def before_deadline(application, ctx: Context) -> Reason | None:
+    """Submissions close at the call's deadline by the server's clock; the draft is kept."""
+    from grants.core.db import utcnow
+    from grants.core.templating import format_when
+
+    if utcnow() < application.call.closes_at:
+        return None
+    return Reason("deadline_passed", _("The call closed at %(deadline)s. Your draft is kept, but it can no longer "
+                                       "be submitted.", deadline=format_when(application.call.closes_at)))
+
+
+@guard("answers_complete")
+def answers_complete(application, ctx: Context) -> Reason | None:
+    """Every required question of the call's form answered, and every answer valid."""
+    from grants.applications.services import missing_answers
+
+    problems = missing_answers(application)
+    if not problems:
+        return None
+    return Reason("answers_incomplete", ngettext(
+        "%(num)d answer is missing or needs correcting. Edit the application, then submit it.",
+        "%(num)d answers are missing or need correcting. Edit the application, then submit it.", len(problems)))

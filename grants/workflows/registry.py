@@ -37,6 +37,7 @@ class Context:
     payload: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     dest: str = ""
+    trigger: str = ""
 
 
 Guard = Callable[[Any, Context], Reason | None]
