@@ -140,3 +140,14 @@ def test_officer_moves_an_initiative_on_with_a_written_justification(app, client
     login(other, applicant)
     page = other.get(f"/initiatives/{initiative.id}").get_data(as_text=True)
     assert 'aria-current="step">Ilgtspējas nodrošināšana' in page and 'value="advance"' not in page
+
+
+def test_the_page_says_what_to_do_next_and_by_when(client, session, draft):
+    application, applicant = draft
+    login(client, applicant)
+    page = client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "Nākamais solis" in page and "līdz" in page
+    fire(application, "submit", applicant)
+    fire(application, "request_clarification", make_user("officer"), comment="Kāds ir budžets?")
+    page = client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "nosūtiet precizējumu" in page

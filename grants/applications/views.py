@@ -16,6 +16,7 @@ from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import GrantsError, NotFound, UserInputError
 from grants.core.i18n import current_language
+from grants.core.templating import format_when
 from grants.forms.validation import answers_from_form, validate_answers
 from grants.initiatives.models import Initiative
 from grants.workflows.engine import available_triggers
@@ -56,7 +57,7 @@ def detail(application_id: int):
         application = get_readable(current_user, application_id)  # as it is now, after the rollback
     form.version.data = application.version
     return render_template("applications/detail.html", application=application, form=form, error=error,
-                           can_edit=can_edit(current_user, application),
+                           can_edit=can_edit(current_user, application), next_step=next_step(application),
                            actions=available_triggers(application, current_user),
                            history=history(application, current_user)), status
 
@@ -135,6 +136,18 @@ def edit(application_id: int):
     return render_template("applications/edit.html", application=application, form=form, error=error,
                            answers=answers, answer_errors=answer_errors, language=current_language(),
                            sections=iter_sections(call_form)), status
+
+
+def next_step(application: Application) -> str | None:
+    """What the applicant should do now, and by when, in words."""
+    if not (current_user.is_member_of(application.organisation_id) and is_editable(application)):
+        return None
+    if application.state == "clarification_requested":
+        return _("Answer the question in the history below: edit what it asks about, then send the clarification.")
+    if application.call.is_open:
+        return _("Complete the application and submit it before %(deadline)s.",
+                 deadline=format_when(application.call.closes_at))
+    return _("The call has closed; this draft can no longer be submitted.")
 
 
 def iter_sections(form: list[dict]) -> list[dict]:
