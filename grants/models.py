@@ -5,9 +5,9 @@ from grants.audit.models import AuditEvent, AuditHead
 from grants.calls.models import Call, CallStage, CallVersion, Programme
 from grants.initiatives.models import Initiative
 from grants.notifications.models import OutboxMessage
-from grants.organisations.models import Membership, Organisation
+from grants.organisations.models import Invitation, Membership, Organisation
 from grants.users.models import ApiToken, Role, User, user_roles
 
 __all__ = ["ApiToken", "Application", "Attachment", "AuditEvent", "AuditHead", "Call", "CallStage", "CallVersion",
-           "Initiative", "Membership", "Organisation", "OutboxMessage", "Programme", "Role", "Submission", "User",
-           "user_roles"]
+           "Initiative", "Invitation", "Membership", "Organisation", "OutboxMessage", "Programme", "Role",
+           "Submission", "User", "user_roles"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -10,7 +11,13 @@ from grants.core.db import db
 from grants.core.errors import NotFound
 from grants.organisations.models import Organisation
 from grants.organisations.schemas import OrganisationCreateSchema, OrganisationPatchSchema, OrganisationSchema
-from grants.organisations.services import can_edit_organisation, create_organisation, update_organisation
+from grants.organisations.services import (
+    accept_invitation,
+    can_edit_organisation,
+    create_organisation,
+    invite_member,
+    update_organisation,
+)
 from grants.users.models import RoleCode
 
 blp = Blueprint("api_organisations", __name__, description="Applicant organisations")
@@ -66,3 +73,60 @@ def update(data, organisation_id: int):
                         current_user)
     db.session.commit()
     return organisation
+
+
+class InvitationCreateSchema(ma.Schema):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+
+
+class InvitationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    email = ma.fields.String()
+    expires_at = ma.fields.DateTime()
+
+
+class InvitationAcceptSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=200))
+
+
+class MemberSchema(ma.Schema):
+    user_id = ma.fields.Integer()
+    name = ma.fields.Function(lambda membership: membership.user.name)
+    email = ma.fields.Function(lambda membership: membership.user.email)
+    role = ma.fields.Function(lambda membership: membership.role.value)
+
+
+@blp.route("/organisations/<int:organisation_id>/members", methods=["GET"])
+@blp.doc(security=BEARER)
+@authenticated()
+@blp.response(200, MemberSchema(many=True))
+def members(organisation_id: int):
+    return _own_organisation(organisation_id).memberships
+
+
+@blp.route("/organisations/<int:organisation_id>/invitations", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated(RoleCode.APPLICANT)
+@blp.arguments(InvitationCreateSchema)
+@blp.response(201, InvitationSchema)
+def invite(data, organisation_id: int):
+    """Invite someone by e-mail to join the organisation (the link goes out through the outbox)."""
+    organisation = _own_organisation(organisation_id)
+    if not can_edit_organisation(current_user, organisation):
+        raise NotFound()
+    invitation, _token = invite_member(organisation, current_user, data["email"])
+    db.session.commit()
+    return invitation
+
+
+@blp.route("/invitations/accept", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated()
+@blp.arguments(InvitationAcceptSchema)
+@blp.response(200, MemberSchema)
+def accept(data):
+    """Join the organisation of an invitation sent to the caller's e-mail address."""
+    membership = accept_invitation(data["token"], current_user)
+    db.session.commit()
+    return membership

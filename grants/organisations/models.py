@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.codes import LEGAL_FORM_LABELS, REGION_LABELS, LegalForm, Region, label
-from grants.core.db import TimestampMixin, db, str_enum
+from grants.core.db import TimestampMixin, UTCDateTime, db, str_enum
 
 if TYPE_CHECKING:
     from grants.users.models import User
@@ -78,3 +79,21 @@ class Membership(TimestampMixin, db.Model):
     @property
     def role_label(self) -> str:
         return label(MEMBER_ROLE_LABELS, self.role)
+
+
+class Invitation(TimestampMixin, db.Model):
+    """A member's invitation to someone (by e-mail) to join the organisation; the link carries a
+    token whose SHA-256 digest alone is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")

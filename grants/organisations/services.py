@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,9 +11,10 @@ from flask_babel import gettext as _
 
 from grants.audit.changes import changes, snapshot
 from grants.audit.services import record_event
-from grants.core.db import db
+from grants.core.db import db, utcnow
 from grants.core.errors import UserInputError
-from grants.organisations.models import MemberRole, Membership, Organisation
+from grants.core.security import token_digest
+from grants.organisations.models import Invitation, MemberRole, Membership, Organisation
 from grants.users.models import RoleCode, User
 from grants.users.services import grant_role
 
@@ -82,3 +85,60 @@ def update_organisation(organisation: Organisation, data: dict[str, Any], actor:
 
 def can_edit_organisation(user: User, organisation: Organisation) -> bool:
     return any(m.organisation_id == organisation.id for m in user.memberships)
+
+
+#: How long an invitation link stays valid.
+INVITATION_DAYS = 14
+
+
+def invite_member(organisation: Organisation, actor: User, email: str) -> tuple[Invitation, str]:
+    """A member invites someone by e-mail; the message with the link goes to the outbox.
+
+    Returns the invitation and the token (only its digest is stored)."""
+    from grants.notifications.services import external_url, queue_message
+
+    email = (email or "").strip().lower()
+    if not can_edit_organisation(actor, organisation):
+        raise UserInputError(fields={"organisation_id": [_("Only members may invite others.")]})
+    if any(m.user.email.lower() == email for m in organisation.memberships):
+        raise UserInputError(fields={"email": [_("This person is already a member.")]})
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(organisation=organisation, email=email, token_digest=token_digest(token),
+                            invited_by_id=actor.id, expires_at=utcnow() + timedelta(days=INVITATION_DAYS))
+    db.session.add(invitation)
+    db.session.flush()
+    link = external_url("organisations.accept_invitation", token=token)
+    subject = _("Invitation to join %(organisation)s in SI Grants", organisation=organisation.name)
+    body = _("%(name)s invites you to join %(organisation)s in SI Grants, to prepare and follow its applications "
+             "together.\n\nAccept the invitation (sign in or register with this e-mail address first):\n%(link)s\n\n"
+             "The link is valid for %(days)d days.", name=actor.name, organisation=organisation.name, link=link,
+             days=INVITATION_DAYS)
+    queue_message("invitation", email, " ".join(subject.split()), body, language=actor.locale or "lv",
+                  object_type="organisation", object_id=organisation.id)
+    record_event(action="organisation.invite", object_type="organisation", object_id=organisation.id, actor=actor,
+                 role=RoleCode.APPLICANT, payload={"email": email, "invitation_id": invitation.id})
+    return invitation, token
+
+
+def find_invitation(token: str) -> Invitation | None:
+    return db.session.scalars(sa.select(Invitation).where(Invitation.token_digest == token_digest(token))).first()
+
+
+def accept_invitation(token: str, user: User) -> Membership:
+    """The invited person, signed in with the invited address, joins the organisation."""
+    invitation = find_invitation(token)
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+        raise UserInputError(fields={"token": [_("This invitation is not valid any more. Ask for a new one.")]})
+    if invitation.email != user.email.lower():
+        raise UserInputError(fields={"token": [_("This invitation was sent to another e-mail address.")]})
+    membership = None
+    if not user.is_member_of(invitation.organisation_id):
+        membership = Membership(user=user, organisation=invitation.organisation, role=MemberRole.MEMBER)
+        db.session.add(membership)
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_id = user.id
+    db.session.flush()
+    grant_role(user, RoleCode.APPLICANT, actor=user)
+    record_event(action="organisation.join", object_type="organisation", object_id=invitation.organisation_id,
+                 actor=user, role=RoleCode.APPLICANT, payload={"invitation_id": invitation.id})
+    return membership or next(m for m in user.memberships if m.organisation_id == invitation.organisation_id)

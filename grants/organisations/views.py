@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,14 @@ from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
 from grants.organisations.forms import OrganisationForm
 from grants.organisations.models import Organisation
-from grants.organisations.services import can_edit_organisation, create_organisation, update_organisation
+from grants.organisations.services import accept_invitation as accept
+from grants.organisations.services import (
+    can_edit_organisation,
+    create_organisation,
+    find_invitation,
+    invite_member,
+    update_organisation,
+)
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -67,3 +74,39 @@ def edit(organisation_id: int):
     elif form.is_submitted():
         status = 422
     return render_template("organisations/form.html", form=form, organisation=organisation), status
+
+
+@bp.post("/<int:organisation_id>/invite")
+@login_required
+def invite(organisation_id: int):
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not can_edit_organisation(current_user, organisation):
+        raise NotFound()
+    try:
+        invite_member(organisation, current_user, request.form.get("email", "")[:254])
+    except UserInputError as error:
+        db.session.rollback()
+        flash(" ".join(m for messages in error.fields.values() for m in messages), "error")
+    else:
+        db.session.commit()
+        flash(_("The invitation has been sent."), "success")
+    return redirect(url_for("organisations.mine"))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@login_required
+def accept_invitation(token: str):
+    """The link in the invitation: the signed-in person (with the invited address) joins."""
+    invitation = find_invitation(token)
+    status, error = 200, None
+    if request.method == "POST":
+        try:
+            accept(token, current_user)
+        except UserInputError as refused:
+            db.session.rollback()
+            status, error = 422, " ".join(m for messages in refused.fields.values() for m in messages)
+        else:
+            db.session.commit()
+            flash(_("You are now a member of %(name)s.", name=invitation.organisation.name), "success")
+            return redirect(url_for("organisations.mine"))
+    return render_template("organisations/invitation.html", invitation=invitation, error=error), status
