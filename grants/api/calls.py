@@ -1,20 +1,48 @@
-"""Calls for proposals (public)."""
+"""Calls for proposals: public reading; set-up, publication and corrigenda for officers."""
 
 from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import page_of, page_schema
-from grants.calls.schemas import CallDetailSchema, CallListArgs, CallSchema
-from grants.calls.services import calls_query, get_visible_call
+from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.calls.models import Call
+from grants.calls.schemas import (
+    CallCreateSchema,
+    CallDetailSchema,
+    CallListArgs,
+    CallPatchSchema,
+    CallSchema,
+    CallVersionSchema,
+    CorrigendumSchema,
+)
+from grants.calls.services import (
+    call_versions,
+    calls_query,
+    create_call,
+    get_visible_call,
+    issue_corrigendum,
+    publish_call,
+    update_draft_call,
+)
+from grants.core.db import db
 from grants.core.errors import NotFound
 
 blp = Blueprint("api_calls", __name__, description="Calls for proposals")
 
+#: Who sets calls up.
+EDITORS = ("officer", "admin")
+
 
 def _staff() -> bool:
     return current_user.is_authenticated and current_user.is_staff
+
+
+def _call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    return call
 
 
 @blp.route("/calls", methods=["GET"])
@@ -26,6 +54,18 @@ def list_calls(args):
     return page_of(calls_query(status, include_drafts=_staff()), args["page"], args["per_page"])
 
 
+@blp.route("/calls", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated(*EDITORS)
+@blp.arguments(CallCreateSchema)
+@blp.response(201, CallDetailSchema)
+def create(data):
+    """Draft a call (officers): stages with envelopes and grant limits, dates in UTC, workflow, form."""
+    call = create_call(current_user, data)
+    db.session.commit()
+    return call
+
+
 @blp.route("/calls/<int:call_id>", methods=["GET"])
 @blp.response(200, CallDetailSchema)
 def read_call(call_id: int):
@@ -33,3 +73,49 @@ def read_call(call_id: int):
     if call is None:
         raise NotFound()
     return call
+
+
+@blp.route("/calls/<int:call_id>", methods=["PATCH"])
+@blp.doc(security=BEARER)
+@authenticated(*EDITORS)
+@blp.arguments(CallPatchSchema(partial=True))
+@blp.response(200, CallDetailSchema)
+def update(data, call_id: int):
+    """Change a draft call; a published call answers 409 (change it by a corrigendum)."""
+    call = update_draft_call(_call(call_id), current_user, data)
+    db.session.commit()
+    return call
+
+
+@blp.route("/calls/<int:call_id>/publish", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated(*EDITORS)
+@blp.response(200, CallDetailSchema)
+def publish(call_id: int):
+    """Publish a draft: freezes version 1 (form, rules, rubric, budget) under `content_hash`."""
+    call = _call(call_id)
+    publish_call(call, current_user)
+    db.session.commit()
+    return call
+
+
+@blp.route("/calls/<int:call_id>/corrigenda", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated(*EDITORS)
+@blp.arguments(CorrigendumSchema)
+@blp.response(201, CallVersionSchema)
+def corrigendum(data, call_id: int):
+    """Correct a published call: a new version with its hash; applicants with drafts are told."""
+    reason = data.pop("reason")
+    version = issue_corrigendum(_call(call_id), current_user, data, reason)
+    db.session.commit()
+    return version
+
+
+@blp.route("/calls/<int:call_id>/versions", methods=["GET"])
+@blp.doc(security=BEARER)
+@authenticated(*EDITORS)
+@blp.response(200, CallVersionSchema(many=True))
+def versions(call_id: int):
+    """The frozen versions of a call, oldest first."""
+    return call_versions(_call(call_id))

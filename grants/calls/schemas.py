@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 
 from grants.calls.models import PublicCallStatus
@@ -52,9 +54,62 @@ class CallDetailSchema(CallSchema):
     workflow = ma.fields.Function(lambda call: {"name": call.workflow_name, "version": call.workflow_version})
     version = ma.fields.Integer()
     published_at = ma.fields.DateTime(allow_none=True)
+    #: SHA-256 of the frozen current version; null while the call is a draft.
+    content_hash = ma.fields.String(allow_none=True)
     # Rubric and ruleset are attached to a call by the evaluation and eligibility features; a
     # call without them lists none.
     rubric = ma.fields.Function(lambda call: [])
     eligibility_rules = ma.fields.Function(lambda call: [])
     #: The form's questions flattened across sections, labels in the request's language (API.md).
     form = ma.fields.Function(lambda call: form_for_api(call.form or [], current_language()))
+
+
+class CallStageInputSchema(ma.Schema):
+    si_stage = ma.fields.String(required=True)
+    envelope = ma.fields.Decimal(required=True, places=2, as_string=True)
+    min_grant = ma.fields.Decimal(required=True, places=2, as_string=True)
+    max_grant = ma.fields.Decimal(required=True, places=2, as_string=True)
+
+
+class CallCreateSchema(ma.Schema):
+    programme_id = ma.fields.Integer(required=True)
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    title_lv = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+    title_en = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+    description_lv = ma.fields.String(load_default="")
+    description_en = ma.fields.String(load_default="")
+    opens_at = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
+    closes_at = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
+    workflow_name = ma.fields.String(load_default="application")
+    workflow_version = ma.fields.Integer(load_default=1)
+    stages = ma.fields.List(ma.fields.Nested(CallStageInputSchema), required=True)
+    #: The application form definition (grants.forms); the built-in default form when left out.
+    form = ma.fields.List(ma.fields.Dict(), load_default=None)
+
+
+class CallPatchSchema(CallCreateSchema):
+    """PATCH: any subset of the draft's fields (use with ``partial=True``)."""
+
+
+class CorrigendumSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+    closes_at = ma.fields.AwareDateTime(default_timezone=UTC, load_default=None)
+    description_lv = ma.fields.String(load_default=None)
+    description_en = ma.fields.String(load_default=None)
+    form = ma.fields.List(ma.fields.Dict(), load_default=None)
+    stages = ma.fields.List(ma.fields.Nested(CallStageInputSchema), load_default=None)
+
+
+class CallVersionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    content_hash = ma.fields.String()
+    reason = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    snapshot = ma.fields.Dict()
+
+
+class PublishedSchema(ma.Schema):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    content_hash = ma.fields.String()
+    status = ma.fields.Function(lambda call: call.public_status().value)
