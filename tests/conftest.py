@@ -64,6 +64,26 @@ def throwaway_database(tmp_dir):
         admin.dispose()
 
 
+@contextmanager
+def live_application(tmp_dir):
+    """An application on a throw-away database of its own, migrated, whose sessions commit for
+    real (for tests of concurrent writers, which the rolled-back test transaction cannot host)."""
+    with throwaway_database(tmp_dir) as url:
+        app = create_app("testing", DATABASE_URL=url)
+        with app.app_context():
+            upgrade()
+            # The suite's fixture binds the shared session factory to each test's connection and
+            # resets it afterwards; here every session must open its own connection.
+            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
+            db.session.remove()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     with throwaway_database(tmp_path_factory.mktemp("db")) as url:

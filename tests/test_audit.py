@@ -9,13 +9,11 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from grants import create_app
 from grants.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from grants.audit.services import record_event, verify_chain
 from grants.core.db import JSONType, db
-from tests.conftest import csrf_token_from, throwaway_database
+from tests.conftest import csrf_token_from, live_application
 from tests.factories import PASSWORD, bearer, make_user
 
 
@@ -284,13 +282,7 @@ def test_audit_page_is_refused_to_applicants(client, session):
 
 def test_concurrent_writers_keep_one_linear_chain(tmp_path):
     threads_n, per_thread = 8, 25
-    with throwaway_database(tmp_path) as url:
-        app = create_app("testing", DATABASE_URL=url)
-        with app.app_context():
-            upgrade()
-            # tests.conftest resets the shared session factory to "conservative_savepoint", which
-            # SQLAlchemy 2.1 rejects; sessions made outside the rolled-back fixture need a valid mode.
-            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
+    with live_application(tmp_path) as app:
         errors: list[BaseException] = []
         start = threading.Barrier(threads_n)
 
@@ -309,18 +301,15 @@ def test_concurrent_writers_keep_one_linear_chain(tmp_path):
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
-        try:
-            assert errors == []
-            with app.app_context():
-                result = verify_chain()
-                hashes = db.session.execute(sa.select(AuditEvent.hash, AuditEvent.prev_hash)).all()
-                db.session.remove()
-            assert result.valid and result.events == threads_n * per_thread
-            assert len({h for h, _ in hashes}) == len({p for _, p in hashes}) == threads_n * per_thread
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in threads), "writers still running after 120 s"
+        assert errors == []
+        with app.app_context():
+            result = verify_chain()
+            hashes = db.session.execute(sa.select(AuditEvent.hash, AuditEvent.prev_hash)).all()
+            db.session.remove()
+        assert result.valid and result.events == threads_n * per_thread
+        assert len({h for h, _ in hashes}) == len({p for _, p in hashes}) == threads_n * per_thread
 
 
 def test_hash_is_sha256_of_the_canonical_json():

@@ -56,6 +56,10 @@ def test_the_invitation_link_works_on_the_pages(client, session, app):
     organisation = make_organisation(owner, name="Biedrība Lapas")
     login(client, owner)
     page = client.get("/organisations/").get_data(as_text=True)
+    not_an_address = client.post(f"/organisations/{organisation.id}/invite", follow_redirects=True,
+                                 data={"csrf_token": csrf_token_from(page), "email": "nav epasts"})
+    assert "Ievadiet derīgu e-pasta adresi." in not_an_address.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
     response = client.post(f"/organisations/{organisation.id}/invite",
                            data={"csrf_token": csrf_token_from(page), "email": "jauns@example.lv"})
     assert response.status_code == 302

@@ -17,9 +17,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from flask_migrate import upgrade
 
-from grants import create_app
 from grants.core.db import db, utcnow
 from grants.core.errors import UserInputError
 from grants.notifications.models import OutboxMessage
@@ -32,7 +30,7 @@ from grants.notifications.services import (
 )
 from grants.organisations.models import Membership
 from grants.workflows.engine import fire
-from tests.conftest import throwaway_database
+from tests.conftest import live_application
 from tests.factories import bearer, login, make_application, make_user
 
 HOST = "127.0.0.1"
@@ -313,18 +311,8 @@ def test_outbox_api_pages_messages_for_staff(app, client):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    with throwaway_database(tmp_path_factory.mktemp("outbox")) as url:
-        app = create_app("testing", DATABASE_URL=url)
-        with app.app_context():
-            upgrade()
-            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
-            db.session.remove()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with live_application(tmp_path_factory.mktemp("outbox")) as app:
+        yield app
 
 
 def test_two_concurrent_senders_never_send_a_message_twice(live, smtp_server):

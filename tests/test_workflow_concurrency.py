@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from grants import create_app
 from grants.applications.models import Application
 from grants.audit.models import AuditEvent
 from grants.audit.services import verify_chain
@@ -28,7 +26,7 @@ from grants.users.models import User
 from grants.workflows.engine import definitions, fire
 from grants.workflows.registry import EFFECTS, RegisteredEffect
 from grants.workflows.services import act
-from tests.conftest import ADMIN_URL, throwaway_database
+from tests.conftest import ADMIN_URL, live_application
 from tests.factories import bearer, make_application, make_call, make_organisation, make_user
 
 #: Seconds a thread may take before the test calls it stuck (SQLite's busy timeout is 30 s).
@@ -41,21 +39,8 @@ ON_POSTGRES = ADMIN_URL.startswith("postgresql")
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """An application on its own database, migrated; sessions commit for real."""
-    with throwaway_database(tmp_path_factory.mktemp("concurrency")) as url:
-        app = create_app("testing", DATABASE_URL=url)
-        with app.app_context():
-            upgrade()
-            # The suite's fixture binds the shared session factory to each test's connection and
-            # resets it afterwards; here every session must open its own connection.
-            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
-            db.session.remove()
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with live_application(tmp_path_factory.mktemp("concurrency")) as app:
+        yield app
 
 
 def _in_transaction(app, work):

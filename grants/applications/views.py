@@ -58,6 +58,7 @@ def detail(application_id: int):
     form.version.data = application.version
     return render_template("applications/detail.html", application=application, form=form, error=error,
                            can_edit=can_edit(current_user, application), next_step=next_step(application),
+                           panel=attachments_panel(application),
                            actions=available_triggers(application, current_user),
                            history=history(application, current_user)), status
 
@@ -184,14 +185,11 @@ from grants.core.errors import Conflict, PermissionDenied  # noqa: E402
 from grants.core.uploads import download_response  # noqa: E402
 
 
-@bp.app_context_processor
-def _attachments_panel():
-    def attachments_panel(application):
-        return {"attachments": list_attachments(application), "may_change": can_edit(current_user, application),
-                "form": AttachmentForm(), "remove_form": RemoveAttachmentForm(),
-                "limit_mb": int(current_app.config["MAX_UPLOAD_MB"])}
-
-    return {"attachments_panel": attachments_panel}
+def attachments_panel(application: Application) -> dict:
+    """What the attachments part of the application page shows and offers."""
+    return {"attachments": list_attachments(application), "may_change": can_edit(current_user, application),
+            "form": AttachmentForm(), "remove_form": RemoveAttachmentForm(),
+            "limit_mb": int(current_app.config["MAX_UPLOAD_MB"])}
 
 
 @bp.post("/<int:application_id>/attachments")

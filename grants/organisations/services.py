@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 from grants.audit.changes import changes, snapshot
@@ -98,6 +99,10 @@ def invite_member(organisation: Organisation, actor: User, email: str) -> tuple[
     from grants.notifications.services import external_url, queue_message
 
     email = (email or "").strip().lower()
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise UserInputError(fields={"email": [_("Enter a valid e-mail address.")]}) from None
     if not can_edit_organisation(actor, organisation):
         raise UserInputError(fields={"organisation_id": [_("Only members may invite others.")]})
     if any(m.user.email.lower() == email for m in organisation.memberships):
