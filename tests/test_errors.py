@@ -97,7 +97,7 @@ def test_a_writer_that_loses_a_race_gets_409_not_500(client, session, monkeypatc
     def lose(*args, **kwargs):
         raise sqlalchemy.exc.OperationalError("UPDATE applications", {}, _Deadlock("deadlock detected"))
 
-    monkeypatch.setattr(application_endpoints, "act", lose)
+    monkeypatch.setattr(application_endpoints, "act_on_application", lose)
     response = client.post(f"/api/v1/applications/{application.id}/transitions", headers=bearer(applicant),
                            json={"trigger": "submit"})
     assert response.status_code == 409 and response.json["error"] == "conflict"
@@ -105,7 +105,7 @@ def test_a_writer_that_loses_a_race_gets_409_not_500(client, session, monkeypatc
     def broken(*args, **kwargs):
         raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(application_endpoints, "act", broken)
+    monkeypatch.setattr(application_endpoints, "act_on_application", broken)
     with pytest.raises(sqlalchemy.exc.OperationalError):  # anything else is a real error (re-raised in tests)
         client.post(f"/api/v1/applications/{application.id}/transitions", headers=bearer(applicant),
                     json={"trigger": "submit"})

@@ -17,10 +17,12 @@ from grants.applications.attachments import (
     open_attachment,
     remove_attachment,
 )
+from grants.applications.clarification import act_on_application
 from grants.applications.models import Application
 from grants.applications.permissions import readable
 from grants.applications.schemas import (
     ApplicationCreateSchema,
+    ApplicationFireSchema,
     ApplicationListArgs,
     ApplicationPatchSchema,
     ApplicationSchema,
@@ -32,8 +34,7 @@ from grants.core.uploads import download_response
 from grants.users.models import RoleCode
 from grants.workflows.engine import available_triggers
 from grants.workflows.history import history
-from grants.workflows.schemas import FireSchema, HistoryEntrySchema, TransitionSchema
-from grants.workflows.services import act
+from grants.workflows.schemas import HistoryEntrySchema, TransitionSchema
 
 blp = Blueprint("api_applications", __name__, description="Applications and their workflow")
 
@@ -102,7 +103,7 @@ def transitions(application_id: int):
 @blp.route("/applications/<int:application_id>/transitions", methods=["POST"])
 @blp.doc(security=BEARER)
 @authenticated()
-@blp.arguments(FireSchema)
+@blp.arguments(ApplicationFireSchema)
 @blp.response(200, ApplicationSchema)
 @blp.alt_response(403, description="The caller's role may not take this action.")
 @blp.alt_response(409, description="Not possible from the current state, a guard refused (`reasons`), "
@@ -110,7 +111,8 @@ def transitions(application_id: int):
 def fire_(data, application_id: int):
     """Take an action (fire a workflow trigger); the answer is the application afterwards."""
     application = get_readable(current_user, application_id)
-    act(application, data["trigger"], current_user, comment=data["comment"], expected_version=data["version"])
+    act_on_application(application, data["trigger"], current_user, comment=data["comment"],
+                       expected_version=data["version"], reopen=data["reopen"])
     db.session.commit()
     return application
 

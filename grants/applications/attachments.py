@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from grants.applications.clarification import may_change_file, reopened_scope
 from grants.applications.models import Application, Attachment
 from grants.applications.permissions import can_edit, can_read, is_editable
 from grants.audit.services import record_event
@@ -39,14 +41,46 @@ def max_upload_bytes() -> int:
     return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
 
 
-def _authorise_edit(actor, application: Application) -> None:
+class NotReopened(Conflict):
+    default_message = _l("The clarification request did not reopen this file; the application's files stay "
+                         "as submitted.")
+
+
+def _authorise_edit(actor, application: Application, question_code: str | None = None) -> None:
     if not can_read(actor, application):
         raise NotFound()
-    if can_edit(actor, application):
+    if not can_edit(actor, application):
+        if not is_editable(application):
+            raise NotEditable()
+        raise PermissionDenied(_("Only the applying organisation's members may add or remove its files."))
+    if not may_change_file(reopened_scope(application), question_code):
+        raise NotReopened()
+
+
+# --- Files of a transaction that did not commit are deleted ------------------------------------
+#
+# The bytes are written before the row is committed. Should the request's transaction end in
+# anything but a commit (a later step refused, a rollback, an error), the file is deleted again,
+# so storage never keeps bytes no row points to.
+
+_UNCOMMITTED = "grants.uncommitted_files"
+
+
+def _discard_unless_committed(storage, key: str) -> None:
+    db.session().info.setdefault(_UNCOMMITTED, []).append((storage, key))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _files_committed(session: Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _files_abandoned(session: Session, transaction) -> None:
+    if transaction.parent is not None:
         return
-    if not is_editable(application):
-        raise NotEditable()
-    raise PermissionDenied(_("Only the applying organisation's members may add or remove its files."))
+    for storage, key in session.info.pop(_UNCOMMITTED, None) or []:
+        storage.delete(key)
 
 
 def list_attachments(application: Application) -> list[Attachment]:
@@ -72,7 +106,7 @@ def add_attachment(application: Application, actor, file_storage: FileStorage | 
     name), :class:`UploadTooLarge` over ``MAX_UPLOAD_MB``, a 409 when not editable, 404 when
     the actor may not read the application. A refused file leaves nothing in storage.
     """
-    _authorise_edit(actor, application)
+    _authorise_edit(actor, application, question_code or None)
     if file_storage is None or not file_storage.filename:
         raise UserInputError(fields={"file": [_("Choose a file to upload.")]})
     try:
@@ -105,12 +139,13 @@ def add_attachment(application: Application, actor, file_storage: FileStorage | 
     except BaseException:
         storage.delete(stored.key)
         raise
+    _discard_unless_committed(storage, stored.key)
     return attachment
 
 
 def remove_attachment(application: Application, actor, attachment: Attachment) -> None:
     """Stop offering the file (flushes, never commits). The bytes stay: submitted snapshots may list it."""
-    _authorise_edit(actor, application)
+    _authorise_edit(actor, application, attachment.question_code)
     if attachment.application_id != application.id or attachment.removed_at is not None:
         raise NotFound()
     attachment.removed_at = utcnow()

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from grants.api.common import PageArgs
 from grants.workflows.engine import state_label, status_label
+from grants.workflows.schemas import FireSchema
 
 
 class ApplicationSchema(ma.Schema):
@@ -87,3 +88,12 @@ class ApplicationListArgs(PageArgs):
     call_id = ma.fields.Integer(load_default=None)
     state = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+
+
+class ApplicationFireSchema(FireSchema):
+    reopen = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=60)), load_default=None, allow_none=True,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "With `request_clarification` only: what the applicant may change "
+                                 "(`title`, `summary`, `requested_amount`, `duration_months`, question codes of "
+                                 "the call's form, `attachments`). Absent or empty: the whole application."})

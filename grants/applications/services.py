@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from grants.applications.clarification import locked_changes, reopened_scope
 from grants.applications.models import Application, Attachment, Submission
 from grants.applications.permissions import can_read, is_editable
 from grants.audit.changes import changes, snapshot
@@ -19,6 +20,7 @@ from grants.audit.services import record_event
 from grants.calls.models import Call
 from grants.core.db import canonical_json, db, utcnow
 from grants.core.errors import Conflict, NotFound, UserInputError
+from grants.forms.definitions import QuestionType, iter_questions
 from grants.forms.validation import normalise_answers, validate_answers
 from grants.initiatives.models import Initiative
 from grants.organisations.models import Organisation
@@ -65,6 +67,7 @@ def create_application(user, data: dict[str, Any]) -> Application:
             errors["initiative_id"] = [_("Choose an initiative of the applying organisation.")]
     if call is not None:
         errors.update(_answer_errors(call, data.get("answers") or {}))
+        errors.update(_file_answer_errors(call, data.get("answers") or {}, attached=set()))
     if errors:
         raise UserInputError(fields=errors)
     data["answers"] = normalise_answers(call.form, data.get("answers") or {})
@@ -98,6 +101,12 @@ def update_application(application: Application, user, data: dict[str, Any], ver
         if errors:
             raise UserInputError(fields=errors)
         data = {**data, "answers": normalise_answers(application.call.form, data["answers"] or {})}
+        errors = _file_answer_errors(application.call, data["answers"], attached=_attached_ids(application))
+        if errors:
+            raise UserInputError(fields=errors)
+    errors = locked_changes(application, data, reopened_scope(application))
+    if errors:
+        raise UserInputError(_("Change only what the clarification request reopened."), fields=errors)
     before = snapshot(application, EDITABLE_FIELDS)
     for field in EDITABLE_FIELDS:
         if field in data:
@@ -118,9 +127,31 @@ def _answer_errors(call: Call, answers: dict[str, Any]) -> dict[str, list[str]]:
             for code, messages in validate_answers(call.form, answers, complete=False).items()}
 
 
+def _attached_ids(application: Application) -> set[int]:
+    return set(db.session.scalars(sa.select(Attachment.id).where(Attachment.application_id == application.id,
+                                                                 Attachment.removed_at.is_(None))))
+
+
+def _file_answer_errors(call: Call, answers: dict[str, Any], attached: set[int]) -> dict[str, list[str]]:
+    """A file question's answer must name a file of this application that is still attached."""
+    errors = {}
+    for _section, question in iter_questions(call.form):
+        value = answers.get(question["code"])
+        if question.get("type") != QuestionType.FILE or value in (None, ""):
+            continue
+        if not (str(value).isdigit() and int(value) in attached):
+            errors[f"answers.{question['code']}"] = [_("Choose a file attached to this application.")]
+    return errors
+
+
 def missing_answers(application: Application) -> dict[str, list[str]]:
-    """Everything that stops a submission: required questions unanswered, answers not valid."""
-    return validate_answers(application.call.form, application.answers or {}, complete=True)
+    """Everything that stops a submission: required questions unanswered, answers not valid,
+    a file answer whose file was removed."""
+    errors = validate_answers(application.call.form, application.answers or {}, complete=True)
+    for key, messages in _file_answer_errors(application.call, application.answers or {},
+                                             attached=_attached_ids(application)).items():
+        errors.setdefault(key.removeprefix("answers."), messages)
+    return errors
 
 
 def content_hash(data: dict[str, Any]) -> str:

@@ -4,25 +4,45 @@ history and files, and the receipt of each submission."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from grants.applications.attachment_forms import AttachmentForm, RemoveAttachmentForm
+from grants.applications.attachments import (
+    UploadTooLarge,
+    add_attachment,
+    get_attachment,
+    list_attachments,
+    open_attachment,
+    remove_attachment,
+)
+from grants.applications.clarification import (
+    APPLICATION_FIELDS,
+    act_on_application,
+    reopenable,
+    reopened_labels,
+    reopened_scope,
+)
+from grants.applications.clarification import (
+    TRIGGER as CLARIFICATION,
+)
 from grants.applications.forms import EditApplicationForm, NewApplicationForm
-from grants.applications.models import Application, Submission
+from grants.applications.models import Application, Attachment, Submission
 from grants.applications.permissions import can_edit, is_editable, readable
 from grants.applications.services import create_application, get_readable, missing_answers, update_application
 from grants.calls.models import Call
 from grants.core.db import db
-from grants.core.errors import GrantsError, NotFound, UserInputError
+from grants.core.errors import Conflict, GrantsError, NotFound, PermissionDenied, UserInputError
 from grants.core.i18n import current_language
 from grants.core.templating import format_when
+from grants.core.uploads import download_response
+from grants.forms.definitions import iter_questions
 from grants.forms.validation import answers_from_form, validate_answers
 from grants.initiatives.models import Initiative
 from grants.workflows.engine import available_triggers
 from grants.workflows.forms import ActionForm, take_action
 from grants.workflows.history import history
-from grants.workflows.services import act
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
@@ -50,16 +70,21 @@ def detail(application_id: int):
     form = ActionForm()
     status, error = 200, None
     if request.method == "POST":
-        done, status, error = take_action(
-            form, lambda trigger, **kwargs: act(application, trigger, current_user, **kwargs))
+        reopen = request.form.getlist("reopen") or None
+        done, status, error = take_action(form, lambda trigger, **kwargs: act_on_application(
+            application, trigger, current_user, reopen=reopen if trigger == CLARIFICATION else None, **kwargs))
         if done:
             return redirect(url_for("applications.detail", application_id=application.id))
         application = get_readable(current_user, application_id)  # as it is now, after the rollback
     form.version.data = application.version
+    actions = available_triggers(application, current_user)
+    language = current_language()
     return render_template("applications/detail.html", application=application, form=form, error=error,
                            can_edit=can_edit(current_user, application), next_step=next_step(application),
-                           panel=attachments_panel(application),
-                           actions=available_triggers(application, current_user),
+                           reopen_choices=(reopenable(application, language)
+                                           if any(a["trigger"] == CLARIFICATION for a in actions) else []),
+                           reopened=reopened_labels(application, reopened_scope(application), language),
+                           panel=attachments_panel(application), actions=actions,
                            history=history(application, current_user)), status
 
 
@@ -111,17 +136,35 @@ def edit(application_id: int):
     if not is_editable(application):
         flash(_("This application can no longer be changed: it has been submitted or decided."), "info")
         return redirect(url_for("applications.detail", application_id=application.id))
-    form = EditApplicationForm(obj=application)
     call_form = application.call.form
+    scope = reopened_scope(application)
+    locked = set() if scope is None else {code for code, _label in reopenable(application, "en")} - scope
+    formdata = _with_locked_fields(application, locked)
+    form = (EditApplicationForm(obj=application) if formdata is None
+            else EditApplicationForm(formdata=formdata, obj=application))
     answers = application.answers or {}
     answer_errors: dict[str, list[str]] = {}
     status, error = 200, None
     if form.is_submitted():
         answers = answers_from_form(call_form, request.form)  # what was typed is shown again, whatever happens
+        for code in locked:  # shown but not sent: they stay as submitted
+            if code in (application.answers or {}):
+                answers[code] = application.answers[code]
+            else:
+                answers.pop(code, None)
         answer_errors = validate_answers(call_form, answers, complete=False)
     if form.validate_on_submit() and not answer_errors:
         try:
+            _attach_uploaded_files(application, answers, locked)
             update_application(application, current_user, {**form.values(), "answers": answers}, form.version.data)
+        except UserInputError as refused:
+            db.session.rollback()
+            status, error = refused.status, str(refused.message or refused.default_message)
+            for key, messages in refused.fields.items():
+                if key.startswith("answers."):
+                    answer_errors[key.removeprefix("answers.")] = messages
+                elif key in form:
+                    form[key].errors = list(form[key].errors) + messages
         except GrantsError as refused:
             db.session.rollback()
             status, error = refused.status, str(refused)
@@ -134,9 +177,47 @@ def edit(application_id: int):
     if request.method == "GET":
         form.version.data = application.version
         answer_errors = missing_answers(application)  # what still stops a submission, shown from the start
+    files = {attachment.id: attachment for attachment in list_attachments(application)}
     return render_template("applications/edit.html", application=application, form=form, error=error,
                            answers=answers, answer_errors=answer_errors, language=current_language(),
-                           sections=iter_sections(call_form)), status
+                           sections=iter_sections(call_form), locked=locked, files=files,
+                           reopened=reopened_labels(application, scope, current_language())), status
+
+
+def _with_locked_fields(application: Application, locked: set[str]):
+    """The posted form with the application fields a clarification did not reopen put back as
+    they are (they are shown disabled, and browsers do not send disabled fields)."""
+    if not (request.method == "POST" and locked):
+        return None
+    formdata = request.form.copy()
+    for field in APPLICATION_FIELDS:
+        if field in locked:
+            formdata[field] = str(getattr(application, field) or "")
+    return formdata
+
+
+def _attach_uploaded_files(application: Application, answers: dict, locked: set[str]) -> None:
+    """Files chosen for file questions become attachments and the questions' answers; a file
+    replaced this way is removed. Refusals are reported by question."""
+    errors: dict[str, list[str]] = {}
+    for _section, question in iter_questions(application.call.form):
+        code = question["code"]
+        upload = request.files.get(f"answers-{code}-upload")
+        if question.get("type") != "file" or code in locked or upload is None or not upload.filename:
+            continue
+        try:
+            attachment = add_attachment(application, current_user, upload, question_code=code)
+        except (UserInputError, UploadTooLarge) as refused:
+            errors[f"answers.{code}"] = refused.fields.get("file") or [str(refused.message or refused.default_message)]
+            continue
+        previous = (application.answers or {}).get(code)
+        if previous is not None and str(previous).isdigit() and int(previous) != attachment.id:
+            old = db.session.get(Attachment, int(previous))
+            if old is not None and old.application_id == application.id and old.removed_at is None:
+                remove_attachment(application, current_user, old)
+        answers[code] = attachment.id
+    if errors:
+        raise UserInputError(_("A file was not attached; nothing was saved. Choose the file again."), fields=errors)
 
 
 def next_step(application: Application) -> str | None:
@@ -170,19 +251,6 @@ def receipt(application_id: int, round_: int):
 
 # --- Attachments: the panel on the detail page, upload, remove, download ----------------------
 
-from flask import current_app  # noqa: E402
-
-from grants.applications.attachment_forms import AttachmentForm, RemoveAttachmentForm  # noqa: E402
-from grants.applications.attachments import (  # noqa: E402
-    UploadTooLarge,
-    add_attachment,
-    get_attachment,
-    list_attachments,
-    open_attachment,
-    remove_attachment,
-)
-from grants.core.errors import Conflict, PermissionDenied  # noqa: E402
-from grants.core.uploads import download_response  # noqa: E402
 
 
 def attachments_panel(application: Application) -> dict:

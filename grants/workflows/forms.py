@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from grants.core.db import db
-from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed
+from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed, UserInputError
 from grants.core.forms import TOO_LONG, BaseForm
 
 
@@ -42,6 +42,10 @@ def take_action(form: ActionForm, fire: Callable[..., object]) -> tuple[bool, in
         db.session.rollback()
         reasons = "; ".join(reason["message"] for reason in refused.reasons) or str(refused)
         return False, 409, reasons
+    except UserInputError as refused:
+        db.session.rollback()
+        details = [message for messages in refused.fields.values() for message in messages]
+        return False, refused.status, " ".join(details) or str(refused)
     except (Conflict, PermissionDenied) as refused:
         db.session.rollback()
         return False, refused.status, str(refused)

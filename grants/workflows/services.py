@@ -6,8 +6,9 @@ from grants.core.errors import Conflict
 from grants.workflows.engine import fire
 
 
-def act(obj, trigger: str, actor, comment: str | None = None, expected_version: int | None = None):
-    """Fire ``trigger`` on ``obj`` as ``actor`` with a person's comment.
+def act(obj, trigger: str, actor, comment: str | None = None, expected_version: int | None = None, **payload):
+    """Fire ``trigger`` on ``obj`` as ``actor`` with a person's comment (and ``payload`` for
+    the transition's audit event, already checked by the caller).
 
     ``expected_version`` is the version the actor saw: if someone changed the object since,
     the action is refused as a conflict rather than applied to something not seen. A blank
@@ -16,4 +17,4 @@ def act(obj, trigger: str, actor, comment: str | None = None, expected_version: 
     if expected_version is not None and expected_version != obj.version:
         raise Conflict()
     comment = comment.strip() if comment else None
-    return fire(obj, trigger, actor, comment=comment or None)
+    return fire(obj, trigger, actor, comment=comment or None, **payload)
