@@ -1,14 +1,21 @@
-"""Initiatives: where they stand in the SI stages, and moving them on."""
+"""Initiatives: listing, creating and keeping the profile, and their SI stages (which move
+only through the transitions)."""
 
 from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, authenticated
+from grants.api.common import BEARER, authenticated, page_of, page_schema
 from grants.core.db import db
-from grants.initiatives.schemas import InitiativeSchema
-from grants.initiatives.services import get_readable
+from grants.initiatives.schemas import (
+    InitiativeCreateSchema,
+    InitiativeListArgs,
+    InitiativePatchSchema,
+    InitiativeSchema,
+)
+from grants.initiatives.services import create_initiative, get_readable, list_query, update_initiative
+from grants.users.models import RoleCode
 from grants.workflows.engine import available_triggers
 from grants.workflows.history import history
 from grants.workflows.schemas import FireSchema, HistoryEntrySchema, TransitionSchema
@@ -17,12 +24,50 @@ from grants.workflows.services import act
 blp = Blueprint("api_initiatives", __name__, description="Initiatives and their SI stages")
 
 
+@blp.route("/initiatives", methods=["GET"])
+@blp.doc(security=BEARER)
+@authenticated()
+@blp.arguments(InitiativeListArgs, location="query")
+@blp.response(200, page_schema(InitiativeSchema))
+def list_(args):
+    """The initiatives the caller may see, by title; filters `organisation_id`, `si_stage`."""
+    query = list_query(current_user, organisation_id=args["organisation_id"], si_stage=args["si_stage"])
+    return page_of(query, args["page"], args["per_page"])
+
+
+@blp.route("/initiatives", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated(RoleCode.APPLICANT)
+@blp.arguments(InitiativeCreateSchema)
+@blp.response(201, InitiativeSchema)
+def create(data):
+    """Create an initiative of one of the caller's organisations, at the SI stage reached so far."""
+    initiative = create_initiative(current_user, data)
+    db.session.commit()
+    return initiative
+
+
 @blp.route("/initiatives/<int:initiative_id>", methods=["GET"])
 @blp.doc(security=BEARER)
 @blp.response(200, InitiativeSchema)
 @authenticated()
 def read(initiative_id: int):
     return get_readable(current_user, initiative_id)
+
+
+@blp.route("/initiatives/<int:initiative_id>", methods=["PATCH"])
+@blp.doc(security=BEARER)
+@authenticated(RoleCode.APPLICANT)
+@blp.arguments(InitiativePatchSchema)
+@blp.response(200, InitiativeSchema)
+@blp.alt_response(409, description="A stale `version`: someone changed the initiative meanwhile.")
+def update(data, initiative_id: int):
+    """Change the profile (not the SI stage); send the `version` you read."""
+    initiative = get_readable(current_user, initiative_id)
+    version = data.pop("version")
+    update_initiative(initiative, current_user, data, version)
+    db.session.commit()
+    return initiative
 
 
 @blp.route("/initiatives/<int:initiative_id>/transitions", methods=["GET"])

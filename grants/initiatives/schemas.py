@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from grants.api.common import PageArgs
+from grants.core.codes import Region
 
 
 class InitiativeSchema(ma.Schema):
@@ -19,3 +23,43 @@ class InitiativeSchema(ma.Schema):
     workflow = ma.fields.Function(lambda initiative: {"name": initiative.workflow_name,
                                                       "version": initiative.workflow_version})
     version = ma.fields.Integer()
+
+
+class _InitiativeProfileSchema(ma.Schema):
+    """The profile fields a member sends; the service checks them again and reports by field."""
+
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=300))
+    description = ma.fields.String(validate=ma.validate.Length(max=5000))
+    theme = ma.fields.String(validate=ma.validate.Length(max=120))
+    target_groups = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=80)),
+                                   validate=ma.validate.Length(max=20),
+                                   metadata={"description": "Short names of the target groups (at most 20)."})
+    region = ma.fields.Enum(Region, by_value=True, allow_none=True)
+
+
+class InitiativeCreateSchema(_InitiativeProfileSchema):
+    organisation_id = ma.fields.Integer(required=True, metadata={"description": "An organisation of the caller."})
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+    si_stage = ma.fields.String(validate=ma.validate.Length(max=40),
+                                metadata={"description": "The SI stage reached so far; the first stage when absent. "
+                                                         "Afterwards it moves only through the initiative workflow."})
+
+
+class InitiativePatchSchema(_InitiativeProfileSchema):
+    """PATCH: any subset of the profile, with the `version` read. The SI stage is not among the
+    fields (an unknown field is refused): it moves only through `/transitions`."""
+
+    version = ma.fields.Integer(required=True, metadata={"description": "The version you last read."})
+
+    @ma.pre_load
+    def refuse_stage(self, data, **kwargs):
+        stage_keys = sorted({"si_stage", "current_stage"} & set(data)) if isinstance(data, dict) else []
+        if stage_keys:
+            raise ma.ValidationError({key: [str(_l("Unknown field: the SI stage moves only through the "
+                                                   "initiative's transitions."))] for key in stage_keys})
+        return data
+
+
+class InitiativeListArgs(PageArgs):
+    organisation_id = ma.fields.Integer(load_default=None)
+    si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))

@@ -1,11 +1,35 @@
-"""Reading initiatives; they move through the SI stages only by their workflow."""
+"""Initiatives: reading, listing, creating and editing the profile.
+
+The SI stage is set once, when the initiative is created; after that it moves only by the
+initiative workflow (grants.workflows.services.act), never by an edit.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+
+from grants.applications.models import Application
 from grants.applications.permissions import reads_all_applications
+from grants.audit.changes import changes, snapshot
+from grants.audit.services import record_event
+from grants.core.codes import Region
 from grants.core.db import db
-from grants.core.errors import NotFound
+from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.initiatives.models import Initiative
+from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
+from grants.organisations.models import Membership, Organisation
+from grants.users.models import RoleCode
+
+#: The profile an applicant keeps; the SI stage is not among them (the workflow moves it).
+PROFILE_FIELDS = ("title", "description", "theme", "target_groups", "region")
+TITLE_MAX, DESCRIPTION_MAX, THEME_MAX = 300, 5000, 120
+TARGET_GROUP_MAX, TARGET_GROUPS_MAX_ITEMS = 80, 20
+#: Application states (by their workflow tag) that make the application a grant.
+GRANT_TAGS = frozenset({"grant", "closed_positive"})
 
 
 def can_read(user, initiative: Initiative) -> bool:
@@ -14,8 +38,156 @@ def can_read(user, initiative: Initiative) -> bool:
     return user.is_authenticated and (reads_all_applications(user) or user.is_member_of(initiative.organisation_id))
 
 
+def can_edit(user, initiative: Initiative) -> bool:
+    """Only the members of the owning organisation keep the profile; staff read it."""
+    return user.is_authenticated and user.is_member_of(initiative.organisation_id)
+
+
 def get_readable(user, initiative_id: int) -> Initiative:
     initiative = db.session.get(Initiative, initiative_id)
     if initiative is None or not can_read(user, initiative):
         raise NotFound()
+    return initiative
+
+
+def readable(user) -> sa.ColumnElement[bool]:
+    """:func:`can_read` as a WHERE clause, for lists."""
+    if reads_all_applications(user):
+        return sa.true()
+    return Initiative.organisation_id.in_(sa.select(Membership.organisation_id)
+                                          .where(Membership.user_id == user.id))
+
+
+def list_query(user, *, organisation_id: int | None = None, si_stage: str | None = None) -> sa.Select:
+    """The initiatives ``user`` may read, by title; filters by organisation and SI stage."""
+    query = sa.select(Initiative).where(readable(user)).order_by(Initiative.title, Initiative.id)
+    if organisation_id is not None:
+        query = query.where(Initiative.organisation_id == organisation_id)
+    if si_stage:
+        query = query.where(Initiative.current_stage == si_stage)
+    return query
+
+
+def page_with_counts(query: sa.Select, page: int, per_page: int) -> tuple[list[tuple[Initiative, int]], int]:
+    """One page of ``query`` as ``(initiative, number of applications)`` rows, and the total.
+
+    Two queries whatever the size: the count, then the rows with their organisation (joined
+    by the model) and the application counts from one grouped subquery."""
+    total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    counts = (sa.select(Application.initiative_id, sa.func.count(Application.id).label("n"))
+              .group_by(Application.initiative_id).subquery())
+    rows = db.session.execute(
+        query.add_columns(sa.func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.initiative_id == Initiative.id)
+        .limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return [(initiative, int(count)) for initiative, count in rows], total
+
+
+def applications_of(initiative: Initiative) -> tuple[list[Application], list[Application]]:
+    """The initiative's applications, oldest first, split into those still applications and
+    the grants (states tagged ``grant`` or ``closed_positive`` in their workflow)."""
+    from grants.calls.models import Call
+    from grants.workflows.engine import state_def
+
+    applications = db.session.scalars(
+        sa.select(Application).where(Application.initiative_id == initiative.id)
+        .options(sa.orm.joinedload(Application.call).joinedload(Call.programme))
+        .order_by(Application.created_at, Application.id)).unique().all()
+    grants, others = [], []
+    for application in applications:
+        state = state_def(application)
+        (grants if state is not None and state.tag in GRANT_TAGS else others).append(application)
+    return others, grants
+
+
+def _clean_profile(data: dict[str, Any], errors: dict[str, list[str]], *, creating: bool) -> dict[str, Any]:
+    """The profile fields of ``data``, stripped and checked; problems go to ``errors`` by field."""
+    cleaned: dict[str, Any] = {}
+    for key, limit in (("title", TITLE_MAX), ("description", DESCRIPTION_MAX), ("theme", THEME_MAX)):
+        if key not in data:
+            continue
+        value = ("" if data[key] is None else str(data[key])).strip()
+        if len(value) > limit:
+            errors[key] = [_("Use at most %(max)d characters.", max=limit)]
+        cleaned[key] = value
+    if (creating or "title" in data) and not cleaned.get("title"):
+        errors["title"] = [_("Enter the initiative's title.")]
+    if "target_groups" in data:
+        groups = data["target_groups"] or []
+        if isinstance(groups, str):
+            groups = groups.splitlines()
+        groups = [str(group).strip() for group in groups]
+        groups = list(dict.fromkeys(group for group in groups if group))  # no blanks, no repeats
+        messages = []
+        if len(groups) > TARGET_GROUPS_MAX_ITEMS:
+            messages.append(_("Name at most %(max)d target groups.", max=TARGET_GROUPS_MAX_ITEMS))
+        if any(len(group) > TARGET_GROUP_MAX for group in groups):
+            messages.append(_("Keep each target group to at most %(max)d characters.", max=TARGET_GROUP_MAX))
+        if messages:
+            errors["target_groups"] = messages
+        cleaned["target_groups"] = groups
+    if "region" in data:
+        region = data["region"]
+        if region in (None, ""):
+            cleaned["region"] = None
+        else:
+            try:
+                cleaned["region"] = Region(region)
+            except ValueError:
+                errors["region"] = [_("Choose one of the planning regions.")]
+    return cleaned
+
+
+def create_initiative(user, data: dict[str, Any]) -> Initiative:
+    """Create an initiative of one of the user's organisations, at the SI stage it has reached
+    (``si_stage``; the first stage of the model when not given).
+
+    Everything is checked before anything is written, and reported by field."""
+    errors: dict[str, list[str]] = {}
+    organisation = db.session.get(Organisation, data.get("organisation_id") or 0)
+    if organisation is None or not user.is_member_of(organisation.id):
+        errors["organisation_id"] = [_("Choose an organisation you belong to.")]
+    cleaned = _clean_profile(data, errors, creating=True)
+    model = STAGE_MODELS[DEFAULT_STAGE_MODEL]
+    stage = data.get("si_stage") or model.codes[0]
+    if stage not in model.codes:
+        errors["si_stage"] = [_("Choose one of the SI stages.")]
+    if errors:
+        raise UserInputError(fields=errors)
+    initiative = Initiative(organisation=organisation, stage_model=model.code, current_stage=stage,
+                            **{"description": "", "theme": "", "target_groups": [], "region": None, **cleaned})
+    db.session.add(initiative)
+    db.session.flush()
+    record_event(action="initiative.create", object_type="initiative", object_id=initiative.id, actor=user,
+                 role=RoleCode.APPLICANT,
+                 payload={"after": {**snapshot(initiative, PROFILE_FIELDS), "current_stage": stage,
+                                    "organisation_id": organisation.id}})
+    return initiative
+
+
+def update_initiative(initiative: Initiative, user, data: dict[str, Any], version: int) -> Initiative:
+    """Change the profile (not the SI stage); ``version`` is the one the user saw: a stale one
+    is a conflict, never a silent overwrite. What changed is audited field by field."""
+    if not can_edit(user, initiative):
+        raise PermissionDenied()
+    if version != initiative.version:
+        raise Conflict()
+    unknown = set(data) - set(PROFILE_FIELDS)
+    if unknown:
+        raise UserInputError(fields={key: [_("This field cannot be changed here.")] for key in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_profile(data, errors, creating=False)
+    if errors:
+        raise UserInputError(fields=errors)
+    before = snapshot(initiative, PROFILE_FIELDS)
+    for key, value in cleaned.items():
+        setattr(initiative, key, value)
+    changed = changes(before, snapshot(initiative, PROFILE_FIELDS))
+    if changed:
+        try:
+            db.session.flush()
+        except StaleDataError:
+            raise Conflict() from None
+        record_event(action="initiative.update", object_type="initiative", object_id=initiative.id, actor=user,
+                     role=RoleCode.APPLICANT, payload={"changes": changed})
     return initiative
