@@ -72,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from grants.applications.views import bp as applications_bp
     from grants.audit.views import bp as audit_bp
+    from grants.calls.form_views import bp as call_forms_bp
     from grants.calls.views import bp as calls_bp
     from grants.core.views import bp as core_bp
     from grants.dashboard.views import bp as dashboard_bp
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(calls_bp)
+    app.register_blueprint(call_forms_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(initiatives_bp)

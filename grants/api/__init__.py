@@ -11,14 +11,14 @@ api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from grants.api import applications, audit, auth, calls, initiatives, organisations, workflows
+    from grants.api import applications, audit, auth, calls, forms, initiatives, organisations, workflows
     from grants.core.extensions import csrf
 
     api.init_app(app, spec_kwargs={"info": {"description": "SI Grants public API (v1). See API.md."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     # Errors keep the contract's shape {error, message, fields}, not flask-smorest's own.
     api.handle_http_exception = http_error_response  # type: ignore[method-assign]
-    for module in (auth, calls, organisations, applications, initiatives, audit, workflows):
+    for module in (auth, calls, forms, organisations, applications, initiatives, audit, workflows):
         csrf.exempt(module.blp)  # bearer tokens only under /api: no cookies, no CSRF
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     from grants.api import outbox as outbox_api

@@ -20,6 +20,7 @@ from grants.calls.services import (
     call_versions,
     calls_query,
     create_call,
+    form_hash,
     get_visible_call,
     issue_corrigendum,
     publish_call,
@@ -27,6 +28,7 @@ from grants.calls.services import (
 )
 from grants.core.db import db
 from grants.core.errors import NotFound
+from grants.forms.schemas import CallFormSchema
 
 blp = Blueprint("api_calls", __name__, description="Calls for proposals")
 
@@ -73,6 +75,17 @@ def read_call(call_id: int):
     if call is None:
         raise NotFound()
     return call
+
+
+@blp.route("/calls/<int:call_id>/form", methods=["GET"])
+@blp.response(200, CallFormSchema)
+def read_form(call_id: int):
+    """The call's whole form definition (sections, questions, bilingual labels), with its hash."""
+    call = get_visible_call(call_id, include_drafts=_staff())
+    if call is None:
+        raise NotFound()
+    return {"call_id": call.id, "status": call.public_status().value, "form_hash": form_hash(call),
+            "form": call.form or []}
 
 
 @blp.route("/calls/<int:call_id>", methods=["PATCH"])

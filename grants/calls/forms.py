@@ -14,6 +14,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -92,3 +93,91 @@ class CorrigendumForm(BaseForm):
 
 class PublishForm(BaseForm):
     """Only the CSRF token."""
+
+
+# --- the form editor ----------------------------------------------------------------------------------
+
+def _type_choices() -> list[tuple[str, str]]:
+    from grants.forms.editing import QUESTION_TYPE_LABELS
+
+    return [(kind.value, str(label)) for kind, label in QUESTION_TYPE_LABELS.items()]
+
+
+class _EditorForm(BaseForm):
+    """Every change in the form editor carries the hash of the form it started from (stale edits: 409)."""
+
+    form_hash = StringField(widget=HiddenInput())
+
+
+class QuestionFields(Form):
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter a code."))],
+                       description=_l("Answers are stored under it: lower-case letters, digits and "
+                                      "underscores, unique in the whole form."))
+    type = SelectField(_l("Type"), choices=_type_choices, validators=[DataRequired(_l("Choose a type."))])
+    label_lv = StringField(_l("Question in Latvian"), validators=[DataRequired(_l("Enter the question in Latvian."))])
+    label_en = StringField(_l("Question in English"), validators=[DataRequired(_l("Enter the question in English."))])
+    help_lv = TextAreaField(_l("Help in Latvian"), validators=[Optional()])
+    help_en = TextAreaField(_l("Help in English"), validators=[Optional()])
+    required = BooleanField(_l("Required"))
+    max_length = IntegerField(_l("Character limit"), validators=[Optional()],
+                              description=_l("Short and long text only."))
+    min = DecimalField(_l("Minimum"), validators=[Optional()], description=_l("Number and money only."))
+    max = DecimalField(_l("Maximum"), validators=[Optional()], description=_l("Number and money only."))
+    options = TextAreaField(_l("Options"), validators=[Optional()],
+                            description=_l("Choice questions only: one option a line, "
+                                           "value | label in Latvian | label in English."))
+    columns = TextAreaField(_l("Table columns"), validators=[Optional()],
+                            description=_l("Tables only: one column a line, code | type | label in Latvian | "
+                                           "label in English | required (yes/no), then optionally max_length=…, "
+                                           "min=…, max=…, not_more_than=<column>. The options of a choice column "
+                                           "are kept; change them in the JSON editor."))
+    min_rows = IntegerField(_l("Minimum rows"), validators=[Optional()])
+    max_rows = IntegerField(_l("Maximum rows"), validators=[Optional()])
+
+    def values(self) -> dict:
+        data = {name: field.data for name, field in self._fields.items()}
+        for key in ("min", "max"):
+            if data[key] is not None:
+                data[key] = int(data[key]) if data[key] == data[key].to_integral_value() else float(data[key])
+        return data
+
+
+class QuestionForm(_EditorForm):
+    question = FormField(QuestionFields)
+
+
+class SectionForm(_EditorForm):
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter a code."))],
+                       description=_l("Lower-case letters, digits and underscores, unique in the form."))
+    title_lv = StringField(_l("Title in Latvian"), validators=[DataRequired(_l("Enter the title in Latvian."))])
+    title_en = StringField(_l("Title in English"), validators=[DataRequired(_l("Enter the title in English."))])
+    help_lv = TextAreaField(_l("Help in Latvian"), validators=[Optional()])
+    help_en = TextAreaField(_l("Help in English"), validators=[Optional()])
+
+    def values(self) -> dict:
+        return {key: self._fields[key].data for key in ("code", "title_lv", "title_en", "help_lv", "help_en")}
+
+
+class NewSectionForm(SectionForm):
+    """A section holds at least one question, so a new one comes with its first."""
+
+    question = FormField(QuestionFields)
+
+
+class FormActionForm(_EditorForm):
+    """Move or remove a section or question: ``action`` names what, ``target`` the code."""
+
+    action = StringField(widget=HiddenInput())
+    target = StringField(widget=HiddenInput())
+
+
+class SectionTemplateForm(_EditorForm):
+    template = SelectField(_l("Built-in section"),
+                           validators=[DataRequired(_l("Choose one of the built-in sections."))])
+
+
+class FormJSONForm(_EditorForm):
+    definition = TextAreaField(_l("Form definition (JSON)"),
+                               validators=[DataRequired(_l("Enter the form definition."))],
+                               description=_l("The whole form: a list of sections with their questions. "
+                                              "It is checked the same way as every other change."))

@@ -228,6 +228,26 @@ def update_draft_call(call: Call, actor, data: dict[str, Any]) -> Call:
     return call
 
 
+def form_hash(call: Call) -> str:
+    """SHA-256 of the call's form as stored: the form editor posts it back to notice a stale edit."""
+    return content_hash({"form": call.form or []})
+
+
+def update_call_form(call: Call, actor, form: Any, expected_hash: str | None) -> Call:
+    """Replace a draft call's form, validated and audited as :func:`update_draft_call` does.
+
+    ``expected_hash`` is the :func:`form_hash` the editor started from: when someone else changed
+    the form since, the change is refused (409) rather than silently overwriting theirs.
+    """
+    _lock(call)
+    if call.status != CallStatus.DRAFT:
+        raise Conflict(_("A published call is changed only by a corrigendum."))
+    if expected_hash != form_hash(call):
+        raise Conflict(_("Someone else changed this form in the meantime. Your change was not saved: "
+                         "look at the form as it is now and make it again."))
+    return update_draft_call(call, actor, {"form": form})
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 

@@ -9,7 +9,11 @@ modelis, mikroprojekta kritēriji).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 #: Code of the budget table and of its columns; :func:`grants.forms.validation.budget_totals` reads them.
 BUDGET_CODE = "budget"
@@ -195,6 +199,25 @@ def micro_project() -> dict[str, Any]:
                             "esošas mērķgrupas dzīves apstākļus.",
                     help_en="A micro-project is a small local initiative that improves the living conditions of a "
                             "disadvantaged target group.")
+
+
+@dataclass(frozen=True)
+class SectionTemplate:
+    """A built-in section the form editor offers: its code (the section's), translated name and maker."""
+
+    code: str
+    title: Any
+    build: Callable[[], dict[str, Any]]
+
+
+#: The built-in sections by code, in the order :func:`default_form` uses them.
+SECTION_TEMPLATES: dict[str, SectionTemplate] = {template.code: template for template in (
+    SectionTemplate("problem", _l("Problem and target group"), problem_and_target_group),
+    SectionTemplate("theory_of_change", _l("Theory of Change"), theory_of_change),
+    SectionTemplate("business_model_canvas", _l("Business Model Canvas"), business_model_canvas),
+    SectionTemplate("budget", _l("Budget with co-financing"), budget_with_cofinancing),
+    SectionTemplate("micro_project", _l("Micro-project questions"), micro_project),
+)}
 
 
 def default_form() -> list[dict[str, Any]]:
