@@ -59,6 +59,14 @@ bench-audit: install
 	$(BIN)/python bench/audit_verify.py --events $(BENCH_EVENTS) --database sqlite
 	$(BIN)/python bench/audit_verify.py --events $(BENCH_EVENTS) --database postgres --admin-url $(PG_ADMIN_URL)
 
+# Eligibility rules over many applications (applications/s) and the SQL statements evaluate() sends,
+# which must stay within a fixed budget whatever the number of applications (exits 1 otherwise).
+BENCH_APPLICATIONS ?= 1000
+.PHONY: bench-eligibility
+bench-eligibility: install
+	$(BIN)/python bench/eligibility.py --applications $(BENCH_APPLICATIONS) --database sqlite
+	$(BIN)/python bench/eligibility.py --applications $(BENCH_APPLICATIONS) --database postgres --admin-url $(PG_ADMIN_URL)
+
 # After adding or changing user-facing strings: extract them and update both catalogues.
 translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_pgettext:1c,2 --no-location \

@@ -62,6 +62,8 @@ class BaseConfig:
     #: Where uploaded files are kept (outside the web root); empty means instance/uploads.
     UPLOAD_DIR: str = ""
     MAX_UPLOAD_MB = 20
+    #: Days an applicant has to appeal an ineligibility or funding decision.
+    APPEAL_DAYS = 14
 
     #: Argon2 cost parameters (RFC 9106 second recommended option by default).
     ARGON2_TIME_COST = 3

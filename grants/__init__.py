@@ -73,9 +73,12 @@ def _register_blueprints(app: Flask) -> None:
     from grants.applications.views import bp as applications_bp
     from grants.audit.views import bp as audit_bp
     from grants.calls.form_views import bp as call_forms_bp
+    from grants.calls.rules_views import bp as call_rules_bp
     from grants.calls.views import bp as calls_bp
     from grants.core.views import bp as core_bp
     from grants.dashboard.views import bp as dashboard_bp
+    from grants.eligibility.de_minimis_views import bp as de_minimis_bp
+    from grants.eligibility.views import bp as eligibility_bp
     from grants.initiatives.views import bp as initiatives_bp
     from grants.notifications.views import bp as outbox_bp
     from grants.organisations.views import bp as organisations_bp
@@ -87,9 +90,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(organisations_bp)
     app.register_blueprint(calls_bp)
     app.register_blueprint(call_forms_bp)
+    app.register_blueprint(call_rules_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(eligibility_bp)
     app.register_blueprint(initiatives_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(workflows_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(de_minimis_bp)

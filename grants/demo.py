@@ -8,11 +8,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 
 from grants.applications.models import Application
 from grants.calls.models import Call, CallStage, CallStatus, Programme
 from grants.core.codes import FundSource, LegalForm, Region
-from grants.core.db import db, utcnow
+from grants.core.db import CENT, db, utcnow
+from grants.eligibility.presets import demo_ruleset
+from grants.eligibility.rules import validate_ruleset
 from grants.forms.definitions import iter_questions, max_length_of
 from grants.forms.templates import default_form
 from grants.initiatives.models import Initiative
@@ -60,11 +63,12 @@ DEMO_APPLICATIONS = [
       ("request_clarification", "officer@demo.lv", "Lūdzu, precizējiet, cik jauniešu iesaistīsies izpētē."),
       ("resubmit", "applicant2@demo.lv", "Izpētē iesaistīsim 25 jauniešus no trim novadiem."),
       ("declare_eligible", "officer@demo.lv", None), ("complete_evaluation", "officer@demo.lv", None)]),
-    (CLOSED_CALL_CODE, "applicant2@demo.lv", "Mobilā bibliotēka", "idea_generation", "12000.00", 12,
-     "Bibliotēkas autobuss apbraukā attālos ciemus.",
+    (CLOSED_CALL_CODE, "applicant2@demo.lv", "Mobilā bibliotēka", "idea_generation", "9500.00", 12,
+     "Bibliotēkas autobuss apbraukā attālos ciemus un piedāvā grāmatas tiem, kas paši uz bibliotēku netiek.",
      [("submit", "applicant2@demo.lv", None),
       ("declare_ineligible", "officer@demo.lv",
-       "Pieprasītā summa pārsniedz ideju posma maksimālo apmēru (10 000 EUR).")]),
+       "Nav sociālā inovācija: novada bibliotēkas autobuss šos ciemus apbraukā jau kopš 2019. gada, "
+       "jauna pieeja vai pakalpojums pieteikumā nav aprakstīts.")]),
     (OPEN_CALL_CODE, "applicant@demo.lv", "Senioru digitālo prasmju kopienas", "prototyping", "24000.00", 12,
      "Pilotējam senioru savstarpējās mācīšanās kopienas piecās Latgales bibliotēkās.", []),
     (OPEN_CALL_CODE, "applicant2@demo.lv", "Sociālās darbnīcas pilots Valmierā", "prototyping", "38000.00", 18,
@@ -117,7 +121,8 @@ def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: dat
                 description_lv=description_lv, description_en=description_en,
                 opens_at=opens_at, closes_at=closes_at, status=status,
                 budget=sum((Decimal(envelope) for _, envelope, _, _ in stages), Decimal("0")),
-                workflow_name="application", workflow_version=1, version=1, form=default_form(),
+                workflow_name="application", workflow_version=2, version=1, form=default_form(),
+                eligibility_rules=validate_ruleset(demo_ruleset()),
                 published_at=opens_at if status != CallStatus.DRAFT else None)
     call.stages = [CallStage(si_stage=stage, position=index, envelope=Decimal(envelope),
                              min_grant=Decimal(min_grant), max_grant=Decimal(max_grant))
@@ -128,7 +133,8 @@ def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: dat
 
 def sample_answers(form: list[dict[str, Any]], text: str, amount: str) -> dict[str, Any]:
     """Plausible answers to every required question of ``form``, so demo applications can be
-    submitted: ``text`` for text, the first option for choices, ``amount`` in the budget."""
+    submitted: ``text`` for text, the first option for choices, ``amount`` in the budget with 10 %
+    of it as co-financing (the demo ruleset recommends at least 5 %)."""
     answers: dict[str, Any] = {}
     for _section, question in iter_questions(form):
         if not question.get("required"):
@@ -150,7 +156,8 @@ def sample_answers(form: list[dict[str, Any]], text: str, amount: str) -> dict[s
             row = {}
             for column in question.get("columns", []):
                 if column["type"] == "money":
-                    row[column["code"]] = amount if column["code"] == "amount" else "0.00"
+                    row[column["code"]] = (amount if column["code"] == "amount"
+                                           else f"{(Decimal(amount) / 10).quantize(CENT):.2f}")
                 elif column["type"] == "single_choice":
                     row[column["code"]] = column["options"][0]["value"]
                 elif column["type"] in ("number",):
@@ -185,7 +192,12 @@ def _application(call: Call, member: User, title: str, stage: str, amount: str, 
 
 def load_demo(now: datetime | None = None) -> dict[str, int]:
     """Create the demo programme, calls, accounts and organisations that are missing."""
-    now = now or utcnow()
+    # Run from the command line there is no request to take the language from: the demo speaks Latvian.
+    with force_locale("lv"):
+        return _load_demo(now or utcnow())
+
+
+def _load_demo(now: datetime) -> dict[str, int]:
     users = {email: _user(email, name, role) for email, name, role in DEMO_ACCOUNTS}
     db.session.flush()
     for email, name, number, legal_form, region in DEMO_ORGANISATIONS:

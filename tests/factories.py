@@ -68,7 +68,7 @@ def make_call(programme=None, *, status=CallStatus.PUBLISHED, opens_in_days: flo
                 title_en=f"Call {n}", description_lv="Apraksts", description_en="Description",
                 opens_at=now + timedelta(days=opens_in_days), closes_at=now + timedelta(days=closes_in_days),
                 budget=sum((Decimal(s[1]) for s in stages), Decimal(0)), status=status,
-                workflow_name="application", workflow_version=1, version=1,
+                workflow_name="application", workflow_version=2, version=1,
                 form=small_form() if form is None else form,
                 published_at=now if status != CallStatus.DRAFT else None)
     call.stages = [CallStage(si_stage=code, position=i, envelope=Decimal(envelope), min_grant=Decimal(lo),

@@ -30,7 +30,7 @@ def test_api_lists_calls_by_public_status(client, calls, status):
 
 def test_api_call_detail_and_drafts(client, calls, session):
     detail = client.get(f"/api/v1/calls/{calls['open'].id}").json
-    assert detail["workflow"] == {"name": "application", "version": 1} and detail["version"] == 1
+    assert detail["workflow"] == {"name": "application", "version": 2} and detail["version"] == 1
     assert detail["stages"][0]["max_grant"] == "10000.00"
     assert {"rubric", "eligibility_rules", "form"} <= set(detail)
     assert client.get(f"/api/v1/calls/{calls['draft'].id}").status_code == 404

@@ -114,6 +114,8 @@ class Sim:
             return None if self.state in self.evidence else "stage_not_proven"
         if guard in ("before_deadline", "answers_complete"):  # calls close weeks later; answers are complete
             return None
+        if guard in ("eligibility_passes", "eligibility_resolved", "before_appeal_deadline"):
+            return None  # the walked calls have no eligibility rules; appeals follow decisions at once
         if guard == "evidence_justified":
             justified = "officer" in roles and comment and len(comment.strip()) >= 20
             return None if justified else "justification_required"
@@ -170,8 +172,9 @@ class Sim:
                 self.award_stage = self._next_award_stage()
             elif effect == "advance_initiative":
                 advance_initiative = True
-            elif effect == "take_snapshot" or effect.startswith("notify_"):
-                pass  # a submission snapshot or an outbox message: no state of the workflow changes
+            elif effect in ("take_snapshot", "record_eligibility", "register_de_minimis_aid") \
+                    or effect.startswith("notify_"):
+                pass  # a snapshot, stored results, a register row or a message: no workflow state changes
             else:
                 raise AssertionError(f"effect {effect!r} is not modelled here: add what it does to Sim._take")
         if advance_initiative:  # after the application's own event: the initiative moves, as the system

@@ -21,7 +21,19 @@ def init_api(app: Flask) -> None:
     for module in (auth, calls, forms, organisations, applications, initiatives, audit, workflows):
         csrf.exempt(module.blp)  # bearer tokens only under /api: no cookies, no CSRF
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from grants.api import eligibility as eligibility_api
+
+    csrf.exempt(eligibility_api.blp)
+    api.register_blueprint(eligibility_api.blp, url_prefix="/api/v1")
     from grants.api import outbox as outbox_api
 
     csrf.exempt(outbox_api.blp)
     api.register_blueprint(outbox_api.blp, url_prefix="/api/v1")
+    from grants.api import de_minimis as de_minimis_api
+
+    csrf.exempt(de_minimis_api.blp)
+    api.register_blueprint(de_minimis_api.blp, url_prefix="/api/v1")
+    from grants.api import rulesets as rulesets_api
+
+    csrf.exempt(rulesets_api.blp)
+    api.register_blueprint(rulesets_api.blp, url_prefix="/api/v1")

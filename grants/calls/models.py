@@ -100,6 +100,8 @@ class Call(TimestampMixin, db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The application form: a list of sections with their questions (grants.forms).
     form: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: The eligibility ruleset (grants.eligibility.rules): plain JSON, frozen with the call.
+    eligibility_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     #: SHA-256 of the frozen call version (form, rules, rubric, budget) since publication.
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
 

@@ -56,12 +56,19 @@ class CallDetailSchema(CallSchema):
     published_at = ma.fields.DateTime(allow_none=True)
     #: SHA-256 of the frozen current version; null while the call is a draft.
     content_hash = ma.fields.String(allow_none=True)
-    # Rubric and ruleset are attached to a call by the evaluation and eligibility features; a
-    # call without them lists none.
+    # The rubric is attached to a call by the evaluation feature; a call without one lists none.
     rubric = ma.fields.Function(lambda call: [])
-    eligibility_rules = ma.fields.Function(lambda call: [])
+    #: The rules' codes, titles in the request's language and severities (API.md); the whole
+    #: rules are at /calls/{id}/eligibility-rules.
+    eligibility_rules = ma.fields.Function(lambda call: rules_for_api(call.eligibility_rules or [],
+                                                                      current_language()))
     #: The form's questions flattened across sections, labels in the request's language (API.md).
     form = ma.fields.Function(lambda call: form_for_api(call.form or [], current_language()))
+
+
+def rules_for_api(rules: list[dict], language: str) -> list[dict]:
+    return [{"code": rule["code"], "title": rule.get(f"title_{language}") or rule.get("title_lv", ""),
+             "severity": rule["severity"]} for rule in rules]
 
 
 class CallStageInputSchema(ma.Schema):
@@ -81,10 +88,15 @@ class CallCreateSchema(ma.Schema):
     opens_at = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
     closes_at = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
     workflow_name = ma.fields.String(load_default="application")
-    workflow_version = ma.fields.Integer(load_default=1)
+    workflow_version = ma.fields.Integer(load_default=None, allow_none=True,
+                                        metadata={"description": "Default: the newest version of the workflow."})
     stages = ma.fields.List(ma.fields.Nested(CallStageInputSchema), required=True)
     #: The application form definition (grants.forms); the built-in default form when left out.
     form = ma.fields.List(ma.fields.Dict(), load_default=None)
+    #: The eligibility rules (grants.eligibility.rules), whole; none when left out.
+    eligibility_rules = ma.fields.List(ma.fields.Dict(), load_default=None,
+                                       metadata={"description": "Rule objects as in "
+                                                 "GET /calls/{id}/eligibility-rules."})
 
 
 class CallPatchSchema(CallCreateSchema):
@@ -97,6 +109,7 @@ class CorrigendumSchema(ma.Schema):
     description_lv = ma.fields.String(load_default=None)
     description_en = ma.fields.String(load_default=None)
     form = ma.fields.List(ma.fields.Dict(), load_default=None)
+    eligibility_rules = ma.fields.List(ma.fields.Dict(), load_default=None)
     stages = ma.fields.List(ma.fields.Nested(CallStageInputSchema), load_default=None)
 
 

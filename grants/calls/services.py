@@ -14,6 +14,7 @@ from grants.audit.services import record_event
 from grants.calls.models import Call, CallStage, CallStatus, CallVersion, Programme, PublicCallStatus
 from grants.core.db import CENT, db, utcnow
 from grants.core.errors import Conflict, UserInputError
+from grants.eligibility.rules import RulesetError, validate_ruleset
 from grants.forms.definitions import FormDefinitionError, validate_form_definition
 from grants.forms.templates import default_form
 from grants.workflows.engine import definitions
@@ -70,6 +71,11 @@ def is_application_workflow(name: str, version: int) -> bool:
     return definition is not None and definition.state_field == "state" and definition.name.startswith("application")
 
 
+def latest_workflow_version(name: str) -> int:
+    """The newest version of an application workflow: what a new call pins unless told otherwise."""
+    return max((d.version for d in definitions().values() if d.name == name), default=1)
+
+
 def application_workflows() -> list[tuple[str, int, str]]:
     """(name, version, title) of every application workflow a call may pin."""
     return sorted((d.name, d.version, d.title) for d in definitions().values()
@@ -121,6 +127,17 @@ def _check_form(form: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]
         return None
 
 
+def _check_rules(rules: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]] | None:
+    """The ruleset as it will be stored, or None with the problems under ``eligibility_rules.<path>``."""
+    try:
+        return validate_ruleset(rules)
+    except RulesetError as error:
+        for path, messages in (error.fields or {"": [str(error)]}).items():
+            key = "eligibility_rules" if path in ("", "rules") else f"eligibility_rules.{path}"
+            errors.setdefault(key, []).extend(messages)
+        return None
+
+
 def _apply_stages(call: Call, rows: list[dict]) -> None:
     existing = {stage.si_stage: stage for stage in call.stages}
     stages = []
@@ -167,7 +184,7 @@ def _validated(data: dict[str, Any], current: Call | None) -> tuple[dict[str, An
     if merged["opens_at"] and merged["closes_at"] and merged["opens_at"] >= merged["closes_at"]:
         errors.setdefault("closes_at", []).append(_("The deadline must be after the opening."))
     merged["workflow_name"] = merged["workflow_name"] or "application"
-    merged["workflow_version"] = merged["workflow_version"] or 1
+    merged["workflow_version"] = merged["workflow_version"] or latest_workflow_version(merged["workflow_name"])
     if not is_application_workflow(merged["workflow_name"], merged["workflow_version"]):
         errors.setdefault("workflow_name", []).append(_("No such application workflow."))
     rows = None
@@ -183,6 +200,12 @@ def _validated(data: dict[str, Any], current: Call | None) -> tuple[dict[str, An
         form = _check_form(data["form"], errors)
     elif current is None:
         form = default_form()
+    if data.get("eligibility_rules") is not None:
+        rules = _check_rules(data["eligibility_rules"], errors)
+        if rules is not None:
+            merged["eligibility_rules"] = rules
+    elif current is None:
+        merged["eligibility_rules"] = []
     if errors:
         raise UserInputError(fields=errors)
     return merged, rows, form
@@ -212,6 +235,7 @@ def update_draft_call(call: Call, actor, data: dict[str, Any]) -> Call:
     if call.status != CallStatus.DRAFT:
         raise Conflict(_("A published call is changed only by a corrigendum."))
     before = _audit_values(call)
+    rules_before = call.eligibility_rules or []
     merged, rows, form = _validated(data, call)
     for key, value in merged.items():
         setattr(call, key, value)
@@ -224,7 +248,8 @@ def update_draft_call(call: Call, actor, data: dict[str, Any]) -> Call:
     record_event(action="call.update", object_type="call", object_id=call.id, actor=actor,
                  payload={"before": {k: v for k, v in before.items() if after[k] != v},
                           "after": {k: v for k, v in after.items() if before[k] != v},
-                          "form_changed": form is not None})
+                          "form_changed": form is not None,
+                          "rules_changed": (call.eligibility_rules or []) != rules_before})
     return call
 
 
@@ -248,6 +273,26 @@ def update_call_form(call: Call, actor, form: Any, expected_hash: str | None) ->
     return update_draft_call(call, actor, {"form": form})
 
 
+def rules_hash(call: Call) -> str:
+    """SHA-256 of the call's eligibility rules as stored: the ruleset editor posts it back to notice a
+    stale edit (as :func:`form_hash` does for the form)."""
+    return content_hash({"rules": call.eligibility_rules or []})
+
+
+def update_call_rules(call: Call, actor, rules: Any, expected_hash: str | None) -> Call:
+    """Replace a draft call's eligibility rules, validated and audited as :func:`update_draft_call`
+    does; refused (409) when the rules changed since ``expected_hash`` (:func:`rules_hash`) was read."""
+    _lock(call)
+    if call.status != CallStatus.DRAFT:
+        raise Conflict(_("A published call is changed only by a corrigendum."))
+    if expected_hash != rules_hash(call):
+        raise Conflict(_("Someone else changed these rules in the meantime. Your change was not saved: "
+                         "look at the rules as they are now and make it again."))
+    if rules is None:
+        rules = []
+    return update_draft_call(call, actor, {"eligibility_rules": rules})
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
@@ -264,8 +309,8 @@ def call_snapshot(call: Call) -> dict[str, Any]:
                     "max_grant": f"{s.max_grant:.2f}"} for s in call.stages],
         "form": call.form or [],
         "workflow": {"name": call.workflow_name, "version": call.workflow_version},
-        # Eligibility rules and the scoring rubric are attached by later features; frozen empty until then.
-        "rules": [],
+        "rules": call.eligibility_rules or [],
+        # The scoring rubric is attached by a later feature; frozen empty until then.
         "rubric": [],
     }
 
@@ -309,8 +354,8 @@ def call_versions(call: Call) -> list[CallVersion]:
 
 def issue_corrigendum(call: Call, actor, changes: dict[str, Any], reason: str) -> CallVersion:
     """Change a published call by a logged corrigendum: a new frozen version, the applicants with
-    drafts told. ``changes`` may hold closes_at, description_lv/en, form and stages (limits of
-    the call's stages). Flushes, never commits."""
+    drafts told. ``changes`` may hold closes_at, description_lv/en, form, eligibility_rules and
+    stages (limits of the call's stages). Flushes, never commits."""
     _lock(call)
     if call.status != CallStatus.PUBLISHED:
         raise Conflict(_("Only a published call can be corrected."))
@@ -336,6 +381,9 @@ def issue_corrigendum(call: Call, actor, changes: dict[str, Any], reason: str) -
         if len(rows) != len(current):
             errors.setdefault("stages", []).append(_("Give the limits of every stage of the call."))
     form = _check_form(changes["form"], errors) if changes.get("form") is not None else None
+    rules = (_check_rules(changes["eligibility_rules"], errors)
+             if changes.get("eligibility_rules") is not None else None)
+    rules_before = call.eligibility_rules or []
     if errors:
         raise UserInputError(fields=errors)
     if closes_at is not None:
@@ -347,10 +395,13 @@ def issue_corrigendum(call: Call, actor, changes: dict[str, Any], reason: str) -
         _apply_stages(call, rows)
     if form is not None:
         call.form = form
+    if rules is not None:
+        call.eligibility_rules = rules
     db.session.flush()
     if content_hash(call_snapshot(call)) == call.content_hash:
         raise UserInputError(_("The corrigendum changes nothing."),
-                             fields={"closes_at": [_("Change the deadline, the description, the form or the limits.")]})
+                             fields={"closes_at": [_("Change the deadline, the description, the form, the "
+                                                     "eligibility rules or the limits.")]})
     frozen = _freeze(call, actor, call.version + 1, reason)
     db.session.flush()
     after = _audit_values(call) | {"description_lv": call.description_lv, "description_en": call.description_en}
@@ -359,7 +410,8 @@ def issue_corrigendum(call: Call, actor, changes: dict[str, Any], reason: str) -
                  payload={"version": frozen.version, "content_hash": frozen.content_hash,
                           "changes": {"before": {k: v for k, v in before.items() if after[k] != v},
                                       "after": {k: v for k, v in after.items() if before[k] != v},
-                                      "form_changed": form is not None}})
+                                      "form_changed": form is not None,
+                                      "rules_changed": (call.eligibility_rules or []) != rules_before}})
     _notify_corrigendum(call, frozen)
     return frozen
 
@@ -384,3 +436,102 @@ def _notify_corrigendum(call: Call, frozen: CallVersion) -> None:
             notify("corrigendum", user, object_type="call", object_id=call.id, call_code=one_line(call.code),
                    title_lv=one_line(call.title_lv), title_en=one_line(call.title_en), version=frozen.version,
                    reason=frozen.reason, deadline=local_time(call.closes_at), link=link)
+
+
+# --- the ruleset editor: catalogue of checks and previews (nothing stored) -------------------------
+
+#: Starting values of the built-in checks' required parameters, for the editor to prefill.
+_PARAM_EXAMPLES: dict[str, Any] = {"countries": ["LV"], "min_share": "0.10", "max_months": 24}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def check_defaults(name: str) -> dict[str, Any]:
+    """Parameters to start a rule of the built-in check ``name`` from (its defaults, and examples of
+    the required ones), JSON-ready."""
+    import marshmallow as ma
+
+    from grants.core.codes import LegalForm, Region
+    from grants.eligibility.checks import CHECKS
+
+    check = CHECKS[name]
+    examples = {**_PARAM_EXAMPLES, "allowed": [f.value for f in LegalForm], "regions": [r.value for r in Region]}
+    start = {key: examples.get(key, [] if isinstance(f, ma.fields.List) else "")
+             for key, f in check.schema().fields.items() if f.required}
+    try:
+        return {key: _plain(value) for key, value in check.load_params(start).items()}
+    except ma.ValidationError:
+        return start
+
+
+def check_catalogue() -> list[dict[str, Any]]:
+    """The built-in checks for the editor and the API: title and description in the current language,
+    parameters (type, required, default), defaults to start from and the inputs a message may name."""
+    import marshmallow as ma
+
+    from grants.eligibility.checks import CHECKS
+
+    catalogue = []
+    for name, check in CHECKS.items():
+        parameters = []
+        for key, f in check.schema().fields.items():
+            default = f.load_default
+            default = None if default is ma.missing else (default() if callable(default) else default)
+            parameters.append({"name": key, "type": type(f).__name__, "required": f.required,
+                               "default": _plain(default)})
+        catalogue.append({"name": name, "title": str(check.title), "description": str(check.description),
+                          "parameters": parameters, "defaults": check_defaults(name),
+                          "provides": list(check.provides)})
+    return catalogue
+
+
+def preview_candidates(call: Call, limit: int = 200) -> list[tuple[int, str, str]]:
+    """(id, title, organisation) of the applications a preview may use: the call's own, or any when the
+    call has none yet. One query (two when the call has none)."""
+    from grants.applications.models import Application
+    from grants.organisations.models import Organisation
+
+    query = (sa.select(Application.id, Application.title, Organisation.name)
+             .join(Organisation, Organisation.id == Application.organisation_id)
+             .order_by(Application.id.desc()).limit(limit))
+    rows = db.session.execute(query.where(Application.call_id == call.id)).all()
+    if not rows:
+        rows = db.session.execute(query).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def preview_application(call: Call, application_id: Any):
+    """The application a preview runs on: of this call, or any when the call has none; else 422."""
+    from grants.applications.models import Application
+
+    application = db.session.get(Application, application_id) if isinstance(application_id, int) else None
+    if application is None:
+        raise UserInputError(fields={"application_id": [_("There is no application with this number.")]})
+    if application.call_id != call.id and db.session.execute(
+            sa.select(Application.id).where(Application.call_id == call.id).limit(1)).scalar() is not None:
+        raise UserInputError(fields={"application_id": [
+            _("Choose an application of this call; any application only while the call has none.")]})
+    return application
+
+
+def preview_rules(application, call: Call, rules: Any = None, *, prefix: str = "rules") -> list:
+    """Each rule's :class:`~grants.eligibility.services.RuleOutcome` for ``application`` under the call's
+    stored rules, or under ``rules`` (validated first: 422 under ``<prefix>.<index>.<field>``).
+    Nothing is stored."""
+    from grants.eligibility.services import check_application
+
+    if rules is None:
+        validated = call.eligibility_rules or []
+    else:
+        errors: dict[str, list[str]] = {}
+        validated = _check_rules(rules, errors)
+        if validated is None:
+            raise RulesetError(fields={prefix + key.removeprefix("eligibility_rules"): messages
+                                       for key, messages in errors.items()})
+    return check_application(application, rules=validated)

@@ -18,6 +18,7 @@ from grants.calls.services import (
     create_call,
     get_visible_call,
     issue_corrigendum,
+    latest_workflow_version,
     publish_call,
     update_draft_call,
 )
@@ -127,7 +128,7 @@ def _included_rows(form: CallForm) -> list[int]:
 def new():
     form = CallForm()
     if request.method == "GET":
-        form.workflow.data = "application:1"
+        form.workflow.data = f"application:{latest_workflow_version('application')}"
     _prepare(form, None)
     general: list[str] = []
     if form.validate_on_submit():

@@ -149,6 +149,20 @@ def notify_clarification_requested(application, question: str | None) -> list[Ou
             for user in organisation_recipients(application.organisation)]
 
 
+def notify_ineligible(application, comment: str | None) -> list[OutboxMessage]:
+    """The reasons (rules not met, the officer's comment) and the appeal deadline, to every member."""
+    from grants.eligibility.services import appeal_deadline, failed_results
+
+    link = _application_link(application)
+    deadline = local_time(appeal_deadline(application))
+    reasons = failed_results(application)
+    return [notify("ineligible", user, object_type="application", object_id=application.id,
+                   application=application, title=one_line(application.title),
+                   call_code=one_line(application.call.code), reasons=reasons, comment=comment or "",
+                   deadline=deadline, link=link)
+            for user in organisation_recipients(application.organisation)]
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 STATUSES = ("pending", "sent", "failed")

@@ -76,3 +76,35 @@ def notify_submission_receipt(obj, ctx: Context) -> None:
     submission = db.session.scalars(sa.select(Submission).where(Submission.application_id == obj.id)
                                     .order_by(Submission.round.desc()).limit(1)).one()
     send(obj, submission)
+
+
+# --- eligibility (grants/eligibility) -------------------------------------------------------------
+
+@effect("record_eligibility")
+def record_eligibility(obj, ctx: Context) -> None:
+    """Store every eligibility rule's outcome, with its inputs, for the round just submitted
+    (after take_snapshot, which puts the round in the payload)."""
+    from grants.eligibility.services import record_results
+
+    rows = record_results(obj, ctx.payload["submission_round"])
+    ctx.payload["eligibility"] = {row.rule_code: row.outcome.value for row in rows}
+
+
+@effect("notify_ineligible", phase="after_save")
+def notify_ineligible(obj, ctx: Context) -> None:
+    """The applicant organisation learns why the application is not eligible and until when it
+    may appeal."""
+    from grants.notifications.services import notify_ineligible as send
+
+    send(obj, ctx.comment)
+
+
+@effect("register_de_minimis_aid")
+def register_de_minimis_aid(obj, ctx: Context) -> None:
+    """A signed grant under a call that checks de minimis is aid to the undertaking: it goes into
+    the register the next applications' de minimis checks read."""
+    from grants.eligibility.services import register_award
+
+    aid = register_award(obj)
+    if aid is not None:
+        ctx.payload["de_minimis_aid"] = aid

@@ -124,7 +124,10 @@ def _refuse(code: str, message: str):
 def _choose(obj, candidates: list[TransitionDef], ctx: Context) -> TransitionDef:
     reasons: list[Reason] = []
     for transition in candidates:
-        failed = [reason for name in transition.guards if (reason := GUARDS[name](obj, ctx)) is not None]
+        failed: list[Reason] = []
+        for name in transition.guards:
+            found = GUARDS[name](obj, ctx)  # None, a reason, or several (one per failing eligibility rule)
+            failed.extend(found if isinstance(found, list) else [found] if found is not None else [])
         if not failed:
             return transition
         reasons.extend(r for r in failed if r not in reasons)

@@ -22,9 +22,11 @@ class Reason:
 
     code: str
     message: str
+    #: The eligibility rule that failed, for reasons given by the eligibility guards.
+    rule: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        return {"code": self.code, "message": self.message, **({"rule": self.rule} if self.rule else {})}
 
 
 @dataclass

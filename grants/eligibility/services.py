@@ -1,0 +1,249 @@
+"""Running a call's eligibility rules, storing the results of a submission, and officers' decisions.
+
+- :func:`evaluate` runs the rules for many applications at once (facts loaded in a fixed number
+  of queries, each expression compiled once);
+- :func:`check_application` is the applicant's check of a draft (nothing stored);
+- :func:`record_results` stores the outcome of every rule for a submission round, with its
+  inputs (the submit and resubmit transitions call it);
+- :func:`decide` is an officer confirming a manual rule or overriding a failed one (a
+  justification is required for an override and for a negative confirmation), audited.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import rule_engine
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from grants.applications.models import Application
+from grants.audit.services import record_event
+from grants.core.db import db, utcnow
+from grants.core.errors import Conflict, NotFound, UserInputError
+from grants.core.i18n import current_language
+from grants.eligibility.checks import CHECKS
+from grants.eligibility.facts import Facts, load_facts
+from grants.eligibility.models import EligibilityResult, Outcome, Severity
+from grants.eligibility.rules import compile_expression
+
+
+def today() -> date:
+    """The date in Riga: the rolling periods (de minimis) count calendar days there."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Riga")).date()
+
+
+@dataclass
+class RuleOutcome:
+    """One rule's result for one application: what the applicant and the officer read."""
+
+    code: str
+    severity: Severity
+    outcome: Outcome
+    title_lv: str
+    title_en: str
+    message_lv: str = ""
+    message_en: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def title(self, language: str | None = None) -> str:
+        return self.title_en if (language or current_language()) == "en" else self.title_lv
+
+    def message(self, language: str | None = None) -> str:
+        return self.message_en if (language or current_language()) == "en" else self.message_lv
+
+    @property
+    def blocks(self) -> bool:
+        """A blocking rule that failed: the application cannot be submitted."""
+        return self.severity == Severity.BLOCKING and self.outcome == Outcome.FAIL
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(expression: str) -> rule_engine.Rule:
+    return compile_expression(expression)
+
+
+class _Inputs(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _format(text: str, inputs: dict[str, Any]) -> str:
+    try:
+        return string.Formatter().vformat(text, (), _Inputs(inputs))
+    except (ValueError, IndexError, AttributeError):
+        return text
+
+
+def _run(rule: dict[str, Any], facts: Facts, context: dict[str, Any] | None) -> tuple[Outcome, dict[str, Any], str]:
+    """``(outcome, inputs, error)``; an expression that cannot be evaluated for this application
+    (e.g. an answer missing) goes to an officer rather than failing anyone silently."""
+    if "check" in rule:
+        result = CHECKS[rule["check"]].run(facts, rule.get("params") or {})
+        return result.outcome, result.inputs, ""
+    try:
+        matched = _compiled(rule["expression"]).matches(context)
+    except rule_engine.errors.EngineError as error:
+        return Outcome.MANUAL, {}, getattr(error, "message", str(error))
+    return (Outcome.PASS if matched else Outcome.FAIL), {}, ""
+
+
+def evaluate_facts(rules: list[dict[str, Any]], facts: Facts) -> list[RuleOutcome]:
+    context = facts.context() if any("expression" in rule for rule in rules) else None
+    outcomes = []
+    for rule in rules:
+        outcome, inputs, error = _run(rule, facts, context)
+        severity = Severity(rule["severity"])
+        if outcome == Outcome.FAIL and severity == Severity.MANUAL:
+            outcome = Outcome.MANUAL  # a manual rule that does not pass is the officer's to decide
+        result = RuleOutcome(code=rule["code"], severity=severity, outcome=outcome, title_lv=rule["title_lv"],
+                             title_en=rule["title_en"], inputs=inputs)
+        if error:
+            result.message_lv = str(_l_in("lv", error))
+            result.message_en = str(_l_in("en", error))
+        elif outcome != Outcome.PASS:
+            result.message_lv = _format(rule["message_lv"], inputs)
+            result.message_en = _format(rule["message_en"], inputs)
+        outcomes.append(result)
+    return outcomes
+
+
+def _l_in(language: str, reason: str) -> str:
+    from flask_babel import force_locale
+
+    with force_locale(language):
+        return _("The rule could not be evaluated for this application: %(reason)s. An officer will check it.",
+                 reason=reason)
+
+
+def evaluate(applications: list[Application], *, rules: list[dict[str, Any]] | None = None,
+             on: date | None = None) -> dict[int, list[RuleOutcome]]:
+    """Every application's outcomes under its call's ruleset (or ``rules``), by application id.
+
+    Reads without flushing: guards and effects call it in the middle of a transition."""
+    with db.session.no_autoflush:
+        facts = load_facts(applications, on or today())
+    return {app_id: evaluate_facts(rules if rules is not None else (fact.call.eligibility_rules or []), fact)
+            for app_id, fact in facts.items()}
+
+
+def check_application(application: Application, *, rules: list[dict[str, Any]] | None = None,
+                      on: date | None = None) -> list[RuleOutcome]:
+    return evaluate([application], rules=rules, on=on)[application.id]
+
+
+def blocking(outcomes: list[RuleOutcome]) -> list[RuleOutcome]:
+    return [outcome for outcome in outcomes if outcome.blocks]
+
+
+# --- Stored results ----------------------------------------------------------------------------
+
+def record_results(application: Application, round_: int) -> list[EligibilityResult]:
+    """Store every rule's outcome for the submission ``round_`` (in the caller's transaction)."""
+    rows = [EligibilityResult(application_id=application.id, round=round_, rule_code=o.code, severity=o.severity,
+                              outcome=o.outcome, title_lv=o.title_lv, title_en=o.title_en, message_lv=o.message_lv,
+                              message_en=o.message_en, inputs=o.inputs)
+            for o in check_application(application)]
+    db.session.add_all(rows)
+    return rows
+
+
+def latest_round(application: Application) -> int | None:
+    return application.latest_submission.round if application.latest_submission else None
+
+
+def stored_results(application: Application) -> list[EligibilityResult]:
+    """The results stored for the latest submission round, in ruleset order."""
+    round_ = latest_round(application)
+    if round_ is None:
+        return []
+    return list(db.session.scalars(sa.select(EligibilityResult).where(
+        EligibilityResult.application_id == application.id, EligibilityResult.round == round_)
+        .order_by(EligibilityResult.id)))
+
+
+def unresolved(results: list[EligibilityResult]) -> list[EligibilityResult]:
+    """What stops declaring the application eligible: manual rules not decided, and blocking or
+    manual rules that failed (computed or decided) and were not overridden. Warnings never do."""
+    return [r for r in results if r.final_outcome == Outcome.MANUAL
+            or (r.severity != Severity.WARNING and r.final_outcome == Outcome.FAIL)]
+
+
+def decide(application: Application, rule_code: str, actor, outcome: str, justification: str | None,
+           expected_version: int | None = None) -> EligibilityResult:
+    """An officer confirms a manual rule (``pass`` or ``fail``) or overrides a failed one to
+    ``pass``. Overrides and negative confirmations need a written justification. Only while
+    the application is in eligibility review; audited in the same transaction."""
+    if expected_version is not None and expected_version != application.version:
+        raise Conflict()
+    if application.state != "eligibility_review":
+        raise Conflict(_("Eligibility results are decided only while the eligibility is being checked."))
+    result = next((r for r in stored_results(application) if r.rule_code == rule_code), None)
+    if result is None:
+        raise NotFound()
+    justification = (justification or "").strip()
+    errors: dict[str, list[str]] = {}
+    if outcome not in (Outcome.PASS, Outcome.FAIL):
+        errors["outcome"] = [_("Choose pass or fail.")]
+    elif outcome == Outcome.PASS and result.outcome == Outcome.FAIL and len(justification) < 20:
+        errors["justification"] = [_("Overriding a failed rule needs a written justification "
+                                     "(at least 20 characters).")]
+    elif outcome == Outcome.FAIL and result.outcome != Outcome.FAIL and len(justification) < 20:
+        errors["justification"] = [_("Say why the rule is not met (at least 20 characters): the applicant "
+                                     "reads it.")]
+    if errors:
+        raise UserInputError(fields=errors)
+    before = result.decided_outcome
+    result.decided_outcome = Outcome(outcome)
+    result.decided_by_id = actor.id
+    result.decided_at = utcnow()
+    result.justification = justification or None
+    db.session.flush()
+    record_event(action="eligibility.decide", object_type="application", object_id=application.id, actor=actor,
+                 role="officer", comment=justification or None,
+                 payload={"rule": rule_code, "round": result.round, "computed": result.outcome.value,
+                          "before": before.value if before else None, "decided": result.decided_outcome.value})
+    return result
+
+
+def failed_results(application: Application) -> list[EligibilityResult]:
+    """The rules the application does not meet, as finally decided (for the ineligibility notice)."""
+    return [r for r in stored_results(application) if r.final_outcome == Outcome.FAIL
+            and r.severity != Severity.WARNING]
+
+
+DECISIONS = ("application.declare_ineligible", "application.reject")
+
+
+def appeal_deadline(application: Application) -> datetime:
+    """``APPEAL_DAYS`` after the latest ineligibility or funding decision (now, while it is being made)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from grants.audit.models import AuditEvent
+
+    decided = db.session.scalar(sa.select(sa.func.max(AuditEvent.occurred_at)).where(
+        AuditEvent.object_type == "application", AuditEvent.object_id == str(application.id),
+        AuditEvent.action.in_(DECISIONS)))
+    return (decided or utcnow()) + timedelta(days=int(current_app.config["APPEAL_DAYS"]))
+
+
+def register_award(application: Application) -> dict[str, Any] | None:
+    """Add a signed grant to the de minimis register when its call checks de minimis."""
+    from grants.eligibility.models import AidSource, DeMinimisAid
+
+    if not any(rule.get("check") == "de_minimis" for rule in application.call.eligibility_rules or []):
+        return None
+    aid = DeMinimisAid(registration_number=application.organisation.registration_number,
+                       undertaking=application.organisation.name, amount=application.requested_amount,
+                       granted_on=today(), granting_authority=application.call.programme.title_lv,
+                       source=AidSource.AWARD, application_id=application.id, reference=application.call.code)
+    db.session.add(aid)
+    return {"amount": f"{application.requested_amount:.2f}", "granted_on": aid.granted_on.isoformat()}
