@@ -237,3 +237,15 @@ def test_evaluation_queries_do_not_grow_with_applications(app, session, count_qu
 
     with app.test_request_context():
         assert batch(2) == batch(12)
+
+
+def test_submit_evaluates_the_rules_once(application, monkeypatch):
+    """The submit guard's outcomes are the ones stored: the rules are not run a second time."""
+    import grants.eligibility.services as services
+
+    application.call.eligibility_rules = validate_ruleset([rule("limits", check="amount_within_stage_limits")])
+    calls = []
+    real = services.load_facts
+    monkeypatch.setattr(services, "load_facts", lambda *args: calls.append(1) or real(*args))
+    act(application, "submit", application.organisation.memberships[0].user)
+    assert calls == [1] and application.state == "eligibility_review"

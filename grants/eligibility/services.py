@@ -144,12 +144,16 @@ def blocking(outcomes: list[RuleOutcome]) -> list[RuleOutcome]:
 
 # --- Stored results ----------------------------------------------------------------------------
 
-def record_results(application: Application, round_: int) -> list[EligibilityResult]:
-    """Store every rule's outcome for the submission ``round_`` (in the caller's transaction)."""
+def record_results(application: Application, round_: int,
+                   outcomes: list[RuleOutcome] | None = None) -> list[EligibilityResult]:
+    """Store every rule's outcome for the submission ``round_`` (in the caller's transaction):
+    ``outcomes`` when the submit guard has just computed them, else computed now."""
+    if outcomes is None:
+        outcomes = check_application(application)
     rows = [EligibilityResult(application_id=application.id, round=round_, rule_code=o.code, severity=o.severity,
                               outcome=o.outcome, title_lv=o.title_lv, title_en=o.title_en, message_lv=o.message_lv,
                               message_en=o.message_en, inputs=o.inputs)
-            for o in check_application(application)]
+            for o in outcomes]
     db.session.add_all(rows)
     return rows
 

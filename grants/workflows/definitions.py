@@ -179,13 +179,20 @@ def _compile(definition: WorkflowDefinition) -> Machine:
     """One ``transitions`` machine per definition, shared by every object that uses it.
 
     ``model=None``: ORM rows are never attached (``add_model`` would reset their state).
-    Guards become conditions, so the machine alone never moves an object a guard refuses.
-    ``before_save`` effects run once the state is set, before anything is written; the
-    engine runs ``after_save`` effects itself once the audit event is recorded.
+    Each transition's condition is its guards, so the machine alone never moves an object a
+    guard refuses. The engine runs the guards first to choose the transition (and to give every
+    reason when none may be taken); the condition then only confirms that choice, so no guard
+    runs twice. ``before_save`` effects run once the state is set, before anything is written;
+    the engine runs ``after_save`` effects itself once the audit event is recorded.
     """
 
-    def condition(name: str):
-        return lambda event: GUARDS[name](event.model, event.kwargs["context"]) is None
+    def condition(transition: TransitionDef):
+        def allowed(event) -> bool:
+            context = event.kwargs["context"]
+            if context.chosen is not None:
+                return context.chosen is transition
+            return all(GUARDS[name](event.model, context) is None for name in transition.guards)
+        return allowed
 
     def action(name: str):
         return lambda event: EFFECTS[name](event.model, event.kwargs["context"])
@@ -195,7 +202,7 @@ def _compile(definition: WorkflowDefinition) -> Machine:
                       model_attribute=definition.state_field)
     for transition in definition.transitions:
         machine.add_transition(transition.trigger, list(transition.sources), transition.dest,
-                               conditions=[condition(n) for n in transition.guards],
+                               conditions=[condition(transition)],
                                after=[action(n) for n in transition.effects
                                       if EFFECTS[n].phase == "before_save"])
     return machine

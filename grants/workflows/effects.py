@@ -86,7 +86,7 @@ def record_eligibility(obj, ctx: Context) -> None:
     (after take_snapshot, which puts the round in the payload)."""
     from grants.eligibility.services import record_results
 
-    rows = record_results(obj, ctx.payload["submission_round"])
+    rows = record_results(obj, ctx.payload["submission_round"], ctx.found.get("eligibility"))
     ctx.payload["eligibility"] = {row.rule_code: row.outcome.value for row in rows}
 
 

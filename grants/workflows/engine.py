@@ -187,7 +187,7 @@ def _apply(obj, definition: WorkflowDefinition, trigger: str, permitted: list[Tr
 
     before = state_of(obj)
     context = Context(actor=actor, roles=roles, comment=comment, payload=payload, source=before, trigger=trigger)
-    chosen = _choose(obj, permitted, context)
+    chosen = context.chosen = _choose(obj, permitted, context)
     context.dest = chosen.dest
     token = _FIRING.set(True)
     try:

@@ -113,7 +113,8 @@ def eligibility_passes(application, ctx: Context) -> list[Reason] | None:
     """No blocking eligibility rule of the call fails (each failing rule is its own reason)."""
     from grants.eligibility.services import blocking, check_application
 
-    failing = blocking(check_application(application))
+    outcomes = ctx.found["eligibility"] = check_application(application)  # record_eligibility stores them
+    failing = blocking(outcomes)
     return [Reason("eligibility_failed", f"{o.title()}: {o.message()}", rule=o.code) for o in failing] or None
 
 

@@ -40,9 +40,13 @@ class Context:
     source: str = ""
     dest: str = ""
     trigger: str = ""
+    #: The transition the engine chose after running its guards (the machine only confirms it).
+    chosen: Any = None
+    #: What a guard worked out that an effect of the same transition needs again (not audited).
+    found: dict[str, Any] = field(default_factory=dict)
 
 
-Guard = Callable[[Any, Context], Reason | None]
+Guard = Callable[[Any, Context], Reason | list[Reason] | None]
 Effect = Callable[[Any, Context], None]
 PHASES = ("before_save", "after_save")
 
