@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated, page_of, page_schema
-from grants.calls.models import Call
+from grants.calls.models import CALL_EDITORS, Call
 from grants.calls.schemas import (
     CallCreateSchema,
     CallDetailSchema,
@@ -32,8 +32,6 @@ from grants.forms.schemas import CallFormSchema
 
 blp = Blueprint("api_calls", __name__, description="Calls for proposals")
 
-#: Who sets calls up.
-EDITORS = ("officer", "admin")
 
 
 def _staff() -> bool:
@@ -58,7 +56,7 @@ def list_calls(args):
 
 @blp.route("/calls", methods=["POST"])
 @blp.doc(security=BEARER)
-@authenticated(*EDITORS)
+@authenticated(*CALL_EDITORS)
 @blp.arguments(CallCreateSchema)
 @blp.response(201, CallDetailSchema)
 def create(data):
@@ -90,7 +88,7 @@ def read_form(call_id: int):
 
 @blp.route("/calls/<int:call_id>", methods=["PATCH"])
 @blp.doc(security=BEARER)
-@authenticated(*EDITORS)
+@authenticated(*CALL_EDITORS)
 @blp.arguments(CallPatchSchema(partial=True))
 @blp.response(200, CallDetailSchema)
 def update(data, call_id: int):
@@ -102,7 +100,7 @@ def update(data, call_id: int):
 
 @blp.route("/calls/<int:call_id>/publish", methods=["POST"])
 @blp.doc(security=BEARER)
-@authenticated(*EDITORS)
+@authenticated(*CALL_EDITORS)
 @blp.response(200, CallDetailSchema)
 def publish(call_id: int):
     """Publish a draft: freezes version 1 (form, rules, rubric, budget) under `content_hash`."""
@@ -114,7 +112,7 @@ def publish(call_id: int):
 
 @blp.route("/calls/<int:call_id>/corrigenda", methods=["POST"])
 @blp.doc(security=BEARER)
-@authenticated(*EDITORS)
+@authenticated(*CALL_EDITORS)
 @blp.arguments(CorrigendumSchema)
 @blp.response(201, CallVersionSchema)
 def corrigendum(data, call_id: int):
@@ -127,7 +125,7 @@ def corrigendum(data, call_id: int):
 
 @blp.route("/calls/<int:call_id>/versions", methods=["GET"])
 @blp.doc(security=BEARER)
-@authenticated(*EDITORS)
+@authenticated(*CALL_EDITORS)
 @blp.response(200, CallVersionSchema(many=True))
 def versions(call_id: int):
     """The frozen versions of a call, oldest first."""

@@ -8,9 +8,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated
-from grants.calls.models import Call
+from grants.calls.models import CALL_EDITORS, Call
 from grants.calls.services import (
-    check_catalogue,
     get_visible_call,
     preview_application,
     preview_rules,
@@ -20,13 +19,12 @@ from grants.calls.services import (
 from grants.core.db import db
 from grants.core.errors import NotFound
 from grants.core.i18n import current_language
+from grants.eligibility.checks import check_catalogue
 from grants.eligibility.rules import context_reference
 from grants.users.models import STAFF_ROLES
 
 blp = Blueprint("api_rulesets", __name__, description="Eligibility rules of calls")
 
-#: Who changes a call's rules.
-EDITORS = ("officer", "admin")
 
 
 class RuleSchema(ma.Schema):
@@ -126,7 +124,7 @@ def read_rules(call_id: int):
 
 @blp.route("/calls/<int:call_id>/eligibility-rules", methods=["PUT"])
 @blp.doc(security=BEARER)
-@authenticated(*EDITORS)
+@authenticated(*CALL_EDITORS)
 @blp.arguments(RulesetInputSchema)
 @blp.response(200, RulesetSchema)
 def replace_rules(data, call_id: int):

@@ -24,7 +24,7 @@ from grants.calls.forms import (
     SectionForm,
     SectionTemplateForm,
 )
-from grants.calls.models import Call, CallStatus
+from grants.calls.models import CALL_EDITORS, Call, CallStatus
 from grants.calls.services import form_hash, update_call_form
 from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, UserInputError
@@ -35,8 +35,6 @@ from grants.forms.templates import SECTION_TEMPLATES
 
 bp = Blueprint("call_forms", __name__, url_prefix="/calls")
 
-#: Who sets calls up (as grants.calls.views).
-EDITORS = ("officer", "admin")
 
 #: What the small buttons of the editor page may do, by ``action``.
 ACTIONS: dict[str, Callable[[Any, str], list[dict[str, Any]]]] = {
@@ -137,13 +135,13 @@ def _editor_page(call: Call, *, general: list[str] | None = None, status: int = 
 
 
 @bp.get("/<int:call_id>/form")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def editor(call_id: int):
     return _editor_page(_call(call_id))
 
 
 @bp.get("/<int:call_id>/form/preview")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def preview(call_id: int):
     call = _call(call_id)
     return render_template("calls/form_preview.html", call=call, sections=call.form or [],
@@ -155,7 +153,7 @@ def _done(call: Call, anchor: str | None = None):
 
 
 @bp.post("/<int:call_id>/form/template")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def add_template(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -177,7 +175,7 @@ def add_template(call_id: int):
 
 
 @bp.post("/<int:call_id>/form/json")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def replace_json(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -199,7 +197,7 @@ def replace_json(call_id: int):
 
 
 @bp.post("/<int:call_id>/form/action")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def action(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -227,7 +225,7 @@ def _section_page(call: Call, form: SectionForm, section: dict[str, Any] | None,
 
 
 @bp.route("/<int:call_id>/form/sections/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def new_section(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -256,7 +254,7 @@ def new_section(call_id: int):
 
 
 @bp.route("/<int:call_id>/form/sections/<code>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def edit_section(call_id: int, code: str):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -310,7 +308,7 @@ def _save_question(call: Call, form: QuestionForm, section: dict[str, Any], ques
 
 
 @bp.route("/<int:call_id>/form/sections/<code>/questions/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def new_question(call_id: int, code: str):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -328,7 +326,7 @@ def new_question(call_id: int, code: str):
 
 
 @bp.route("/<int:call_id>/form/questions/<code>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def edit_question(call_id: int, code: str):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:

@@ -53,6 +53,10 @@ class Programme(TimestampMixin, db.Model):
         return STAGE_MODELS[self.stage_model]
 
 
+#: Who sets calls up: drafts, forms, rules, publication and corrigenda (pages and API).
+CALL_EDITORS = ("officer", "admin")
+
+
 class CallStatus(enum.StrEnum):
     """Stored status. Whether a published call is open also depends on its dates."""
 

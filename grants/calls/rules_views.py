@@ -14,10 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from grants.calls.forms import RuleForm, RulesActionForm, RulesJSONForm
-from grants.calls.models import Call, CallStatus
+from grants.calls.models import CALL_EDITORS, Call, CallStatus
 from grants.calls.services import (
-    check_catalogue,
-    check_defaults,
     preview_application,
     preview_candidates,
     preview_rules,
@@ -28,14 +26,12 @@ from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, UserInputError
 from grants.core.i18n import current_language
 from grants.core.security import roles_required
-from grants.eligibility.checks import CHECKS
+from grants.eligibility.checks import CHECKS, check_catalogue, check_defaults
 from grants.eligibility.presets import demo_ruleset, micro_project_rule
 from grants.eligibility.rules import context_reference
 
 bp = Blueprint("call_rules", __name__, url_prefix="/calls")
 
-#: Who sets calls up (as grants.calls.views).
-EDITORS = ("officer", "admin")
 
 #: The fields of a rule as the rule form names them.
 RULE_FIELDS = ("code", "title_lv", "title_en", "message_lv", "message_en", "severity", "expression", "check",
@@ -125,7 +121,7 @@ def _as_json(value: Any) -> str:
 
 
 @bp.get("/<int:call_id>/rules")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def editor(call_id: int):
     return _editor_page(_call(call_id))
 
@@ -215,7 +211,7 @@ def _save_rule(call: Call, form: RuleForm, rule: dict[str, Any] | None, index: i
 
 
 @bp.route("/<int:call_id>/rules/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def new_rule(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -234,7 +230,7 @@ def _find(call: Call, code: str) -> int:
 
 
 @bp.route("/<int:call_id>/rules/<code>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def edit_rule(call_id: int, code: str):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -281,7 +277,7 @@ ACTIONS = {
 
 
 @bp.post("/<int:call_id>/rules/action")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def action(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -312,7 +308,7 @@ def _typed(form: RulesJSONForm) -> Any:
 
 
 @bp.post("/<int:call_id>/rules/json")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def replace_json(call_id: int):
     call = _call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -333,7 +329,7 @@ def replace_json(call_id: int):
 
 
 @bp.post("/<int:call_id>/rules/preview")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def preview(call_id: int):
     """Each rule's outcome for the chosen application, under the saved or the typed rules; nothing stored."""
     call = _call(call_id)

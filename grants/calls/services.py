@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -264,13 +265,9 @@ def update_call_form(call: Call, actor, form: Any, expected_hash: str | None) ->
     ``expected_hash`` is the :func:`form_hash` the editor started from: when someone else changed
     the form since, the change is refused (409) rather than silently overwriting theirs.
     """
-    _lock(call)
-    if call.status != CallStatus.DRAFT:
-        raise Conflict(_("A published call is changed only by a corrigendum."))
-    if expected_hash != form_hash(call):
-        raise Conflict(_("Someone else changed this form in the meantime. Your change was not saved: "
-                         "look at the form as it is now and make it again."))
-    return update_draft_call(call, actor, {"form": form})
+    return _replace_draft_part(call, actor, "form", form, expected_hash, form_hash,
+                               _("Someone else changed this form in the meantime. Your change was not saved: "
+                                 "look at the form as it is now and make it again."))
 
 
 def rules_hash(call: Call) -> str:
@@ -282,15 +279,22 @@ def rules_hash(call: Call) -> str:
 def update_call_rules(call: Call, actor, rules: Any, expected_hash: str | None) -> Call:
     """Replace a draft call's eligibility rules, validated and audited as :func:`update_draft_call`
     does; refused (409) when the rules changed since ``expected_hash`` (:func:`rules_hash`) was read."""
+    return _replace_draft_part(call, actor, "eligibility_rules", [] if rules is None else rules,
+                               expected_hash, rules_hash,
+                               _("Someone else changed these rules in the meantime. Your change was not saved: "
+                                 "look at the rules as they are now and make it again."))
+
+
+def _replace_draft_part(call: Call, actor, field: str, value: Any, expected_hash: str | None,
+                        current_hash: Callable[[Call], str], stale: str) -> Call:
+    """Replace one part of a draft call if it is still as the editor read it (compared once the
+    call's row is locked, so two editors cannot both pass the check)."""
     _lock(call)
     if call.status != CallStatus.DRAFT:
         raise Conflict(_("A published call is changed only by a corrigendum."))
-    if expected_hash != rules_hash(call):
-        raise Conflict(_("Someone else changed these rules in the meantime. Your change was not saved: "
-                         "look at the rules as they are now and make it again."))
-    if rules is None:
-        rules = []
-    return update_draft_call(call, actor, {"eligibility_rules": rules})
+    if expected_hash != current_hash(call):
+        raise Conflict(stale)
+    return update_draft_call(call, actor, {field: value})
 
 
 def _iso(moment: datetime) -> str:
@@ -438,58 +442,7 @@ def _notify_corrigendum(call: Call, frozen: CallVersion) -> None:
                    reason=frozen.reason, deadline=local_time(call.closes_at), link=link)
 
 
-# --- the ruleset editor: catalogue of checks and previews (nothing stored) -------------------------
-
-#: Starting values of the built-in checks' required parameters, for the editor to prefill.
-_PARAM_EXAMPLES: dict[str, Any] = {"countries": ["LV"], "min_share": "0.10", "max_months": 24}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-def check_defaults(name: str) -> dict[str, Any]:
-    """Parameters to start a rule of the built-in check ``name`` from (its defaults, and examples of
-    the required ones), JSON-ready."""
-    import marshmallow as ma
-
-    from grants.core.codes import LegalForm, Region
-    from grants.eligibility.checks import CHECKS
-
-    check = CHECKS[name]
-    examples = {**_PARAM_EXAMPLES, "allowed": [f.value for f in LegalForm], "regions": [r.value for r in Region]}
-    start = {key: examples.get(key, [] if isinstance(f, ma.fields.List) else "")
-             for key, f in check.schema().fields.items() if f.required}
-    try:
-        return {key: _plain(value) for key, value in check.load_params(start).items()}
-    except ma.ValidationError:
-        return start
-
-
-def check_catalogue() -> list[dict[str, Any]]:
-    """The built-in checks for the editor and the API: title and description in the current language,
-    parameters (type, required, default), defaults to start from and the inputs a message may name."""
-    import marshmallow as ma
-
-    from grants.eligibility.checks import CHECKS
-
-    catalogue = []
-    for name, check in CHECKS.items():
-        parameters = []
-        for key, f in check.schema().fields.items():
-            default = f.load_default
-            default = None if default is ma.missing else (default() if callable(default) else default)
-            parameters.append({"name": key, "type": type(f).__name__, "required": f.required,
-                               "default": _plain(default)})
-        catalogue.append({"name": name, "title": str(check.title), "description": str(check.description),
-                          "parameters": parameters, "defaults": check_defaults(name),
-                          "provides": list(check.provides)})
-    return catalogue
-
+# --- the ruleset editor: previews (nothing stored) -----------------------------------------------
 
 def preview_candidates(call: Call, limit: int = 200) -> list[tuple[int, str, str]]:
     """(id, title, organisation) of the applications a preview may use: the call's own, or any when the

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from grants.calls.forms import CallForm, CorrigendumForm, PublishForm, local_to_utc, utc_to_local
-from grants.calls.models import PUBLIC_CALL_STATUS_LABELS, Call, CallStatus, Programme, PublicCallStatus
+from grants.calls.models import CALL_EDITORS, PUBLIC_CALL_STATUS_LABELS, Call, CallStatus, Programme, PublicCallStatus
 from grants.calls.services import (
     application_workflows,
     call_versions,
@@ -52,7 +52,7 @@ def detail(call_id: int):
     call = get_visible_call(call_id, include_drafts=_staff())
     if call is None:
         raise NotFound()
-    editor = current_user.is_authenticated and current_user.has_any_role(*EDITORS)
+    editor = current_user.is_authenticated and current_user.has_any_role(*CALL_EDITORS)
     return render_template("calls/detail.html", call=call,
                            form_sections=form_outline(call.form or [], current_language()),
                            editor=editor, versions=call_versions(call) if editor else [],
@@ -61,8 +61,6 @@ def detail(call_id: int):
 
 # --- officers ---------------------------------------------------------------------------------------
 
-#: Who sets calls up.
-EDITORS = ("officer", "admin")
 
 
 def _editable_call(call_id: int) -> Call:
@@ -124,7 +122,7 @@ def _included_rows(form: CallForm) -> list[int]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def new():
     form = CallForm()
     if request.method == "GET":
@@ -146,7 +144,7 @@ def new():
 
 
 @bp.route("/<int:call_id>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def edit(call_id: int):
     call = _editable_call(call_id)
     if call.status != CallStatus.DRAFT:
@@ -179,7 +177,7 @@ def edit(call_id: int):
 
 
 @bp.post("/<int:call_id>/publish")
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def publish(call_id: int):
     call = _editable_call(call_id)
     if not PublishForm().validate_on_submit():
@@ -198,7 +196,7 @@ def publish(call_id: int):
 
 
 @bp.route("/<int:call_id>/corrigendum", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@roles_required(*CALL_EDITORS)
 def corrigendum(call_id: int):
     call = _editable_call(call_id)
     if call.status != CallStatus.PUBLISHED:

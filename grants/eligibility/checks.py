@@ -297,3 +297,47 @@ def micro_project(facts: Facts, params: dict[str, Any]) -> Result:
     missing = [code for code in params["questions"]
                if answers.get(code) is not True or not str(answers.get(f"{code}_explanation") or "").strip()]
     return Result(_passes(not missing), {"missing": ", ".join(missing) or "—"})
+
+
+# --- What the editor and the API show of the checks ----------------------------------------
+
+#: Starting values of the built-in checks' required parameters, for the editor to prefill.
+_PARAM_EXAMPLES: dict[str, Any] = {"countries": ["LV"], "min_share": "0.10", "max_months": 24}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def check_defaults(name: str) -> dict[str, Any]:
+    """Parameters to start a rule of the built-in check ``name`` from (its defaults, and examples of
+    the required ones), JSON-ready."""
+    check = CHECKS[name]
+    examples = {**_PARAM_EXAMPLES, "allowed": [f.value for f in LegalForm], "regions": [r.value for r in Region]}
+    start = {key: examples.get(key, [] if isinstance(f, ma.fields.List) else "")
+             for key, f in check.schema().fields.items() if f.required}
+    try:
+        return {key: _plain(value) for key, value in check.load_params(start).items()}
+    except ma.ValidationError:
+        return start
+
+
+def check_catalogue() -> list[dict[str, Any]]:
+    """The built-in checks for the editor and the API: title and description in the current language,
+    parameters (type, required, default), defaults to start from and the inputs a message may name."""
+    catalogue = []
+    for name, check in CHECKS.items():
+        parameters = []
+        for key, f in check.schema().fields.items():
+            default = f.load_default
+            default = None if default is ma.missing else (default() if callable(default) else default)
+            parameters.append({"name": key, "type": type(f).__name__, "required": f.required,
+                               "default": _plain(default)})
+        catalogue.append({"name": name, "title": str(check.title), "description": str(check.description),
+                          "parameters": parameters, "defaults": check_defaults(name),
+                          "provides": list(check.provides)})
+    return catalogue
