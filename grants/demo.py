@@ -16,6 +16,8 @@ from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import CENT, db, utcnow
 from grants.eligibility.presets import demo_ruleset
 from grants.eligibility.rules import validate_ruleset
+from grants.evaluations.models import Assignment
+from grants.evaluations.services import add_to_pool, assign, declare, save_review, submit_review
 from grants.forms.definitions import iter_questions, max_length_of
 from grants.forms.templates import default_form
 from grants.initiatives.models import Initiative
@@ -55,26 +57,54 @@ CLOSED_CALL_CODE = "SI-2026-00"
 DEMO_APPLICATIONS = [
     (CLOSED_CALL_CODE, "applicant@demo.lv", "Kopienas virtuves Latgales ciemos", "idea_generation", "8500.00", 9,
      "Ciemu iedzīvotāji kopā gatavo un dala maltītes vientuļajiem senioriem; idejas izstrāde ar trim ciemiem.",
-     [("submit", "applicant@demo.lv", None), ("declare_eligible", "officer@demo.lv", None),
-      ("complete_evaluation", "officer@demo.lv", None)]),
+     [("submit", "applicant@demo.lv", None), ("declare_eligible", "officer@demo.lv", None)]),
     (CLOSED_CALL_CODE, "applicant2@demo.lv", "Darba prasmju darbnīca jauniešiem", "problem_identification",
      "4800.00", 6, "Kopā ar jauniešiem, kas nemācās un nestrādā, izpētām šķēršļus ceļā uz pirmo darbu.",
      [("submit", "applicant2@demo.lv", None),
       ("request_clarification", "officer@demo.lv", "Lūdzu, precizējiet, cik jauniešu iesaistīsies izpētē."),
       ("resubmit", "applicant2@demo.lv", "Izpētē iesaistīsim 25 jauniešus no trim novadiem."),
-      ("declare_eligible", "officer@demo.lv", None), ("complete_evaluation", "officer@demo.lv", None)]),
+      ("declare_eligible", "officer@demo.lv", None)]),
     (CLOSED_CALL_CODE, "applicant2@demo.lv", "Mobilā bibliotēka", "idea_generation", "9500.00", 12,
      "Bibliotēkas autobuss apbraukā attālos ciemus un piedāvā grāmatas tiem, kas paši uz bibliotēku netiek.",
      [("submit", "applicant2@demo.lv", None),
       ("declare_ineligible", "officer@demo.lv",
        "Nav sociālā inovācija: novada bibliotēkas autobuss šos ciemus apbraukā jau kopš 2019. gada, "
        "jauna pieeja vai pakalpojums pieteikumā nav aprakstīts.")]),
+    (CLOSED_CALL_CODE, "applicant2@demo.lv", "Sociālais taksometrs lauku senioriem", "idea_generation", "9000.00", 10,
+     "Brīvprātīgo autovadītāju tīkls ved seniorus pie ārsta un uz pagastu; ideju izstrādājam kopā ar senioriem.",
+     [("submit", "applicant2@demo.lv", None), ("declare_eligible", "officer@demo.lv", None)]),
+    (CLOSED_CALL_CODE, "applicant@demo.lv", "Kaimiņu palīdzības tīkls", "idea_generation", "9000.00", 8,
+     "Kaimiņi palīdz kaimiņiem: malka, iepirkumi un sarunas vientuļajiem; idejas izstrāde divos pagastos.",
+     [("submit", "applicant@demo.lv", None), ("declare_eligible", "officer@demo.lv", None)]),
     (OPEN_CALL_CODE, "applicant@demo.lv", "Senioru digitālo prasmju kopienas", "prototyping", "24000.00", 12,
      "Pilotējam senioru savstarpējās mācīšanās kopienas piecās Latgales bibliotēkās.", []),
     (OPEN_CALL_CODE, "applicant2@demo.lv", "Sociālās darbnīcas pilots Valmierā", "prototyping", "38000.00", 18,
      "Sociālā darbnīca, kurā cilvēki ar invaliditāti atjauno mēbeles pārdošanai.",
      [("submit", "applicant2@demo.lv", None)]),
 ]
+
+
+#: Reviews of the closed call's applications, by the evaluators (each declares no conflict, scores
+#: need, novelty, change, capacity, budget of the standard rubric, comments and submits): the
+#: first two are consistent; the third application's two totals (85 and 55) differ by more than
+#: 30 %, so the system brings in a third evaluator, whose review (80) is added after. The fourth
+#: application in evaluation is left unassigned: the officer assigns it in the demo.
+DEMO_REVIEWS: dict[str, list[tuple[str, tuple[int, int, int, int, int], str]]] = {
+    "Kopienas virtuves Latgales ciemos": [
+        ("evaluator1@demo.lv", (22, 16, 16, 13, 15), "Skaidri pamatota vajadzība; ciemi iesaistīti no sākuma."),
+        ("evaluator2@demo.lv", (20, 15, 15, 12, 14), "Laba ideja; budžetā jāprecizē transporta izmaksas."),
+    ],
+    "Darba prasmju darbnīca jauniešiem": [
+        ("evaluator2@demo.lv", (19, 14, 14, 12, 15), "Jaunieši iesaistīti izpētē; rezultāti izmērāmi."),
+        ("evaluator3@demo.lv", (18, 13, 14, 11, 14), "Pārmaiņu teorija vēl vispārīga, bet ticama."),
+    ],
+    "Sociālais taksometrs lauku senioriem": [
+        ("evaluator3@demo.lv", (23, 17, 17, 13, 15), "Izteikti jauna pieeja; senioru vajadzības labi aprakstītas."),
+        ("evaluator4@demo.lv", (14, 10, 11, 10, 10), "Līdzīgs pakalpojums jau ir pašvaldībā; ilgtspēja neskaidra."),
+        ("third", (22, 16, 16, 12, 14), "Pakalpojums pašvaldībā ir tikai pilsētā; laukos tas ir jauns."),
+    ],
+}
+DEMO_CRITERIA = ("need", "novelty", "change", "capacity", "budget")
 
 
 def _user(email: str, name: str, role: RoleCode) -> User:
@@ -121,7 +151,7 @@ def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: dat
                 description_lv=description_lv, description_en=description_en,
                 opens_at=opens_at, closes_at=closes_at, status=status,
                 budget=sum((Decimal(envelope) for _, envelope, _, _ in stages), Decimal("0")),
-                workflow_name="application", workflow_version=2, version=1, form=default_form(),
+                workflow_name="application", workflow_version=3, version=1, form=default_form(),
                 eligibility_rules=validate_ruleset(demo_ruleset()),
                 published_at=opens_at if status != CallStatus.DRAFT else None)
     call.stages = [CallStage(si_stage=stage, position=index, envelope=Decimal(envelope),
@@ -190,6 +220,26 @@ def _application(call: Call, member: User, title: str, stage: str, amount: str, 
     return application
 
 
+def _evaluate(application: Application, reviews, users: dict[str, User]) -> None:
+    """Assign and score ``application`` as DEMO_REVIEWS says (once: an application with
+    assignments is left as it is)."""
+    if application.state != "in_evaluation" or db.session.scalar(
+            sa.select(sa.func.count()).select_from(Assignment).where(Assignment.application_id == application.id)):
+        return
+    officer = users["officer@demo.lv"]
+    for email, points, comment in reviews:
+        if email == "third":  # the system assigned the third evaluator after the discrepancy
+            assignment = db.session.execute(sa.select(Assignment).where(
+                Assignment.application_id == application.id, Assignment.state == "assigned")).unique().scalar_one()
+        else:
+            assignment = assign(application, users[email], officer)
+        evaluator = assignment.evaluator
+        declare(assignment, evaluator, False, "")
+        save_review(assignment, evaluator, scores=dict(zip(DEMO_CRITERIA, points, strict=True)),
+                    comments={"need": comment}, summary=comment)
+        submit_review(assignment, evaluator)
+
+
 def load_demo(now: datetime | None = None) -> dict[str, int]:
     """Create the demo programme, calls, accounts and organisations that are missing."""
     # Run from the command line there is no request to take the language from: the demo speaks Latvian.
@@ -230,7 +280,7 @@ def _load_demo(now: datetime) -> dict[str, int]:
         description_lv="Izmēģinājuma konkurss kopienu vadītām idejām problēmu identificēšanas un ideju posmā.",
         description_en="Pilot call for community-led ideas at the problem identification and idea stages.",
         stages=[("problem_identification", "50000.00", "1000.00", "5000.00"),
-                ("idea_generation", "100000.00", "2000.00", "10000.00")],
+                ("idea_generation", "20000.00", "2000.00", "10000.00")],
     )
     db.session.flush()
     calls = {call.code: call for call in db.session.scalars(
@@ -238,6 +288,14 @@ def _load_demo(now: datetime) -> dict[str, int]:
     for code, email, title, stage, amount, months, summary, steps in DEMO_APPLICATIONS:
         _application(calls[code], users[email], title, stage, amount, months, summary, steps, users)
     closed_call.closes_at = min(closed_call.closes_at, midnight - timedelta(days=90))
+    db.session.flush()
+    for call in calls.values():
+        for email in ("evaluator1@demo.lv", "evaluator2@demo.lv", "evaluator3@demo.lv", "evaluator4@demo.lv"):
+            add_to_pool(call, users[email], users["officer@demo.lv"])
+    for title, reviews in DEMO_REVIEWS.items():
+        application = db.session.execute(sa.select(Application).where(
+            Application.call_id == closed_call.id, Application.title == title)).unique().scalar_one()
+        _evaluate(application, reviews, users)
     db.session.flush()
     return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": 2,
             "applications": len(DEMO_APPLICATIONS)}

@@ -3,13 +3,15 @@
 from grants.applications.models import Application, Attachment, Submission
 from grants.audit.models import AuditEvent, AuditHead
 from grants.calls.models import Call, CallStage, CallVersion, Programme
+from grants.decisions.models import Decision
 from grants.eligibility.models import DeMinimisAid, EligibilityResult
+from grants.evaluations.models import Assignment, EvaluationResult, PoolMember, Relation, Review
 from grants.initiatives.models import Initiative
 from grants.notifications.models import OutboxMessage
 from grants.organisations.models import Invitation, Membership, Organisation
 from grants.users.models import ApiToken, Role, User, user_roles
 
-__all__ = ["ApiToken", "Application", "Attachment", "AuditEvent", "AuditHead", "Call", "CallStage", "CallVersion",
-           "DeMinimisAid", "EligibilityResult", "Initiative", "Invitation", "Membership", "Organisation",
-           "OutboxMessage", "Programme", "Role",
-           "Submission", "User", "user_roles"]
+__all__ = ["ApiToken", "Application", "Assignment", "Attachment", "AuditEvent", "AuditHead", "Call", "CallStage",
+           "CallVersion", "Decision", "DeMinimisAid", "EligibilityResult", "EvaluationResult", "Initiative",
+           "Invitation", "Membership", "Organisation", "OutboxMessage", "PoolMember", "Programme", "Relation", "Review",
+           "Role", "Submission", "User", "user_roles"]

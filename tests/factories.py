@@ -127,3 +127,58 @@ def login(client, user, password: str = PASSWORD):
     response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
+
+
+def make_evaluation_call(programme=None, **overrides):
+    """A published call on the newest single-round workflow (evaluation and decisions) with the
+    standard rubric: five criteria, 100 points, pass at 60, two evaluators, 30 % discrepancy."""
+    overrides.setdefault("workflow_version", 3)
+    return make_call(programme, **overrides)
+
+
+def in_evaluation(call, officer, **overrides):
+    """An application submitted by its applicant and declared eligible by ``officer`` (through the engine)."""
+    from grants.workflows.engine import fire
+
+    application = make_application(call, **overrides)
+    member = application.organisation.memberships[0].user
+    fire(application, "submit", member)
+    fire(application, "declare_eligible", officer)
+    return application
+
+
+def make_pool(call, count: int, officer):
+    """``count`` new evaluators in the call's pool."""
+    from grants.evaluations.services import add_to_pool
+
+    evaluators = [make_user("evaluator") for _ in range(count)]
+    for evaluator in evaluators:
+        add_to_pool(call, evaluator, officer)
+    return evaluators
+
+
+FULL_MARKS = {"need": 25, "novelty": 20, "change": 20, "capacity": 15, "budget": 20}
+
+
+def scores_totalling(total: int) -> dict[str, int]:
+    """Scores of the standard rubric adding up to ``total`` (0..100), criteria filled in order."""
+    scores, left = {}, total
+    for code, maximum in FULL_MARKS.items():
+        scores[code] = min(maximum, left)
+        left -= scores[code]
+    assert left == 0
+    return scores
+
+
+def review(assignment, total: int | dict, *, summary: str = "Kopsavilkums.", submit: bool = True):
+    """The assigned evaluator declares no conflict (if not yet), scores and (by default) submits."""
+    from grants.evaluations.services import declare, save_review, submit_review
+
+    evaluator = assignment.evaluator
+    if assignment.state == "assigned":
+        declare(assignment, evaluator, False, "")
+    scores = total if isinstance(total, dict) else scores_totalling(total)
+    save_review(assignment, evaluator, scores=scores, comments={"need": "Labi pamatots."}, summary=summary)
+    if submit:
+        submit_review(assignment, evaluator)
+    return assignment

@@ -57,7 +57,7 @@ def test_create_and_publish_freezes_version_one(client, session, officer, progra
     frozen = session.execute(sa.select(CallVersion).where(CallVersion.call_id == call_id)).scalar_one()
     assert frozen.version == 1 and frozen.content_hash == content_hash(frozen.snapshot)
     assert frozen.content_hash == published.json["content_hash"]
-    assert frozen.snapshot["rules"] == [] and frozen.snapshot["rubric"] == []
+    assert frozen.snapshot["rules"] == [] and frozen.snapshot["rubric"]["criteria"]
     assert frozen.snapshot["stages"][0]["envelope"] == "50000.00" and frozen.snapshot["form"][0]["code"] == "about"
     assert client.get(f"/api/v1/calls/{call_id}").json["content_hash"] == frozen.content_hash
     actions = session.execute(sa.select(AuditEvent.action).where(AuditEvent.object_type == "call",

@@ -31,13 +31,23 @@ def test_demo_is_idempotent_and_complete(app, session):
     states = dict(session.execute(sa.select(Application.title, Application.state)).all())
     assert states == EXPECTED_STATES
     assert session.execute(sa.select(sa.func.count()).select_from(AuditEvent)
-                           .where(AuditEvent.object_type == "application")).scalar_one() == 15  # each step once
+                           .where(AuditEvent.object_type == "application")).scalar_one() == 23  # each step once
+    from grants.evaluations.models import Assignment, EvaluationResult
+
+    scores = dict(session.execute(sa.select(Application.title, EvaluationResult.final_score)
+                                  .join(EvaluationResult, EvaluationResult.application_id == Application.id)).all())
+    assert {title: str(score) for title, score in scores.items()} == {
+        "Kopienas virtuves Latgales ciemos": "79.00", "Darba prasmju darbnīca jauniešiem": "72.00",
+        "Sociālais taksometrs lauku senioriem": "82.50"}  # 85 and 55 differ by over 30 %: a third (80) came in
+    assert session.execute(sa.select(sa.func.count()).select_from(Assignment)).scalar_one() == 7
 
 
 EXPECTED_STATES = {
     "Kopienas virtuves Latgales ciemos": "evaluated",
     "Darba prasmju darbnīca jauniešiem": "evaluated",
     "Mobilā bibliotēka": "ineligible",
+    "Sociālais taksometrs lauku senioriem": "evaluated",
+    "Kaimiņu palīdzības tīkls": "in_evaluation",
     "Senioru digitālo prasmju kopienas": "draft",
     "Sociālās darbnīcas pilots Valmierā": "eligibility_review",
 }

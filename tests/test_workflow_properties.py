@@ -116,6 +116,12 @@ class Sim:
             return None
         if guard in ("eligibility_passes", "eligibility_resolved", "before_appeal_deadline"):
             return None  # the walked calls have no eligibility rules; appeals follow decisions at once
+        if guard == "evaluation_consolidated":
+            return "evaluation_incomplete"  # the walked applications are never scored by evaluators
+        if guard == "decision_dated":
+            return "decision_date"  # a bare trigger carries no decision record (grants.decisions.services.decide)
+        if guard in ("decider_not_evaluator", "departure_justified"):
+            return None  # nobody is assigned to evaluate; unscored applications have no recommendation
         if guard == "evidence_justified":
             justified = "officer" in roles and comment and len(comment.strip()) >= 20
             return None if justified else "justification_required"
@@ -172,7 +178,8 @@ class Sim:
                 self.award_stage = self._next_award_stage()
             elif effect == "advance_initiative":
                 advance_initiative = True
-            elif effect in ("take_snapshot", "record_eligibility", "register_de_minimis_aid") \
+            elif effect in ("take_snapshot", "record_eligibility", "register_de_minimis_aid", "record_decision",
+                            "withdraw_open_assignments") \
                     or effect.startswith("notify_"):
                 pass  # a snapshot, stored results, a register row or a message: no workflow state changes
             else:

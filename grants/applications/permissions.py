@@ -22,15 +22,26 @@ def reads_all_applications(user) -> bool:
 def can_read(user, application: Application) -> bool:
     if not user.is_authenticated:
         return False
-    return reads_all_applications(user) or user.is_member_of(application.organisation_id)
+    if reads_all_applications(user) or user.is_member_of(application.organisation_id):
+        return True
+    if user.has_role("evaluator"):
+        from grants.evaluations.services import may_read_application
+
+        return bool(may_read_application(user, application.id))
+    return False
 
 
 def readable(user) -> sa.ColumnElement[bool]:
     """The same rule as a WHERE clause, for lists."""
+    from grants.evaluations.models import READING_STATES, Assignment
+
     if reads_all_applications(user):
         return sa.true()
-    return Application.organisation_id.in_(sa.select(Membership.organisation_id)
-                                           .where(Membership.user_id == user.id))
+    own = Application.organisation_id.in_(sa.select(Membership.organisation_id).where(Membership.user_id == user.id))
+    if not user.has_role("evaluator"):
+        return own
+    return sa.or_(own, Application.id.in_(sa.select(Assignment.application_id).where(
+        Assignment.evaluator_id == user.id, Assignment.state.in_(READING_STATES))))
 
 
 #: States (besides those tagged ``draft``) in which the applicant may change the application.

@@ -19,7 +19,7 @@ from grants.audit.changes import changes, snapshot
 from grants.audit.services import record_event
 from grants.calls.models import Call
 from grants.core.db import canonical_json, db, utcnow
-from grants.core.errors import Conflict, NotFound, UserInputError
+from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.forms.definitions import QuestionType, iter_questions
 from grants.forms.validation import normalise_answers, validate_answers
 from grants.initiatives.models import Initiative
@@ -40,7 +40,16 @@ class NotEditable(Conflict):
 def get_readable(user, application_id: int) -> Application:
     """The application, if ``user`` may read it; otherwise it does not exist for them."""
     application = db.session.get(Application, application_id)
-    if application is None or not can_read(user, application):
+    if application is None:
+        raise NotFound()
+    if not can_read(user, application):
+        if user.is_authenticated and user.has_role("evaluator"):
+            from grants.evaluations.services import may_read_application
+
+            if may_read_application(user, application.id) is False:
+                # Assigned, but no "no conflict" declaration: the application is known, not open.
+                raise PermissionDenied(_("Declare whether you have a conflict of interest with this application "
+                                         "before you read it."))
         raise NotFound()
     return application
 

@@ -53,6 +53,13 @@ class Programme(TimestampMixin, db.Model):
         return STAGE_MODELS[self.stage_model]
 
 
+def _default_rubric() -> dict[str, Any]:
+    """New calls start from the standard rubric; officers change it while the call is a draft."""
+    from grants.evaluations.rubrics import default_rubric
+
+    return default_rubric()
+
+
 #: Who sets calls up: drafts, forms, rules, publication and corrigenda (pages and API).
 CALL_EDITORS = ("officer", "admin")
 
@@ -106,6 +113,8 @@ class Call(TimestampMixin, db.Model):
     form: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     #: The eligibility ruleset (grants.eligibility.rules): plain JSON, frozen with the call.
     eligibility_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    #: The scoring rubric and evaluation settings (grants.evaluations.rubrics): plain JSON, frozen with the call.
+    rubric: Mapped[dict[str, Any]] = mapped_column(JSONType, default=lambda: _default_rubric())
     #: SHA-256 of the frozen call version (form, rules, rubric, budget) since publication.
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
 

@@ -314,8 +314,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
         "form": call.form or [],
         "workflow": {"name": call.workflow_name, "version": call.workflow_version},
         "rules": call.eligibility_rules or [],
-        # The scoring rubric is attached by a later feature; frozen empty until then.
-        "rubric": [],
+        "rubric": call.rubric or {},
     }
 
 

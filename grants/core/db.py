@@ -110,6 +110,15 @@ class Money(sa.types.TypeDecorator):
         return (Decimal(int(value)) / 100).quantize(CENT)
 
 
+class Points(Money):
+    """Scores (up to two decimals) as a Decimal in Python, whole hundredths in the database.
+
+    Columns of this type are named ``*_x100`` in the database.
+    """
+
+    cache_ok = True
+
+
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 

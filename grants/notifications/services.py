@@ -163,6 +163,25 @@ def notify_ineligible(application, comment: str | None) -> list[OutboxMessage]:
             for user in organisation_recipients(application.organisation)]
 
 
+def notify_decision(application) -> list[OutboxMessage]:
+    """The committee's decision to every member: outcome, amount and conditions, the consolidated
+    anonymous feedback and, when the application was not funded, the appeal deadline."""
+    from grants.decisions.services import latest_decision
+    from grants.eligibility.services import appeal_deadline
+    from grants.evaluations.services import feedback
+
+    decision = latest_decision(application)
+    link = _application_link(application)
+    deadline = local_time(appeal_deadline(application)) if application.state == "rejected" else None
+    messages = []
+    for user in organisation_recipients(application.organisation):
+        messages.append(notify("decision", user, object_type="application", object_id=application.id,
+                               application=application, title=one_line(application.title),
+                               call_code=one_line(application.call.code), decision=decision,
+                               feedback_for=lambda: feedback(application), deadline=deadline, link=link))
+    return messages
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 STATUSES = ("pending", "sent", "failed")

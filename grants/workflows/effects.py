@@ -108,3 +108,89 @@ def register_de_minimis_aid(obj, ctx: Context) -> None:
     aid = register_award(obj)
     if aid is not None:
         ctx.payload["de_minimis_aid"] = aid
+
+
+# --- evaluation and decisions (grants/evaluations, grants/decisions) ---------------------------------
+
+@effect("record_declaration")
+def record_declaration(obj, ctx: Context) -> None:
+    """The conflict-of-interest declaration, as the evaluator made it."""
+    from grants.core.db import utcnow
+
+    obj.has_conflict = bool(ctx.payload.get("has_conflict"))
+    obj.statement = str(ctx.payload.get("statement") or ctx.comment or "")
+    obj.declared_at = utcnow()
+
+
+@effect("assign_replacement", phase="after_save")
+def assign_replacement(obj, ctx: Context) -> None:
+    """A recused evaluator is replaced by the next free one (as the system)."""
+    from grants.evaluations.services import assign_replacement as replace
+
+    replace(obj)
+
+
+@effect("lock_review")
+def lock_review(obj, ctx: Context) -> None:
+    """The review is submitted: it is bound to the snapshot judged and can no longer change."""
+    from grants.core.db import utcnow
+
+    review = obj.review
+    review.submitted_at = utcnow()
+    review.content_hash = obj.content_hash
+    ctx.payload.update(total=review.total, content_hash=obj.content_hash)
+
+
+@effect("unlock_review")
+def unlock_review(obj, ctx: Context) -> None:
+    if obj.review is not None:
+        obj.review.submitted_at = None
+
+
+@effect("consolidate_evaluation", phase="after_save")
+def consolidate_evaluation(obj, ctx: Context) -> None:
+    """With every review in: a third evaluator on a discrepancy, otherwise the result (as the system)."""
+    from grants.evaluations.services import consolidate
+
+    consolidate(obj.application)
+
+
+@effect("withdraw_open_assignments", phase="after_save")
+def withdraw_open_assignments(obj, ctx: Context) -> None:
+    from grants.evaluations.services import withdraw_open
+
+    withdraw_open(obj)
+
+
+@effect("record_decision")
+def record_decision(obj, ctx: Context) -> None:
+    """The committee's decision, with the rank, score and recommendation it was taken on."""
+    from decimal import Decimal
+
+    from grants.core.db import db
+    from grants.decisions.models import Decision, Outcome
+    from grants.decisions.services import _date
+
+    row = ctx.found.get("rank_row")
+    outcome = Outcome(ctx.payload["outcome"]) if "outcome" in ctx.payload else Outcome(ctx.dest)
+    amount = ctx.payload.get("amount")
+    departs = row is not None and row.recommendation is not None and row.recommendation != outcome.value
+    decision = Decision(application_id=obj.id, outcome=outcome,
+                        amount=Decimal(str(amount)) if amount is not None else None,
+                        conditions=str(ctx.payload.get("conditions") or ""), justification=(ctx.comment or "").strip(),
+                        decided_on=_date(ctx.payload.get("decided_on")), decided_by_id=ctx.actor.id,
+                        recommended=row.recommendation if row is not None else None,
+                        rank=row.rank if row is not None else None,
+                        final_score=row.final_score if row is not None else None, departs_from_ranking=departs)
+    db.session.add(decision)
+    ctx.payload.update(recommended=decision.recommended, rank=decision.rank, final_score=decision.final_score,
+                       departs_from_ranking=departs)
+
+
+@effect("notify_decision", phase="after_save")
+def notify_decision(obj, ctx: Context) -> None:
+    """The applicant organisation gets the result, the consolidated feedback and, when it may
+    appeal, the deadline."""
+    from grants.notifications.services import notify_decision as send
+
+    send(obj)

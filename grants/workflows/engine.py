@@ -93,13 +93,17 @@ def status_label(obj) -> str:
 
 def actor_roles(obj, actor) -> frozenset[str]:
     """The roles ``actor`` holds *for this object*: ``applicant`` only for members of the
-    object's organisation; ``system`` when there is no person."""
+    object's organisation, ``evaluator`` only for the evaluator of an assignment; ``system``
+    when there is no person."""
     if actor is None:
         return frozenset({SYSTEM})
     roles = set(actor.role_codes)
     organisation_id = getattr(obj, "organisation_id", None)
     if "applicant" in roles and (organisation_id is None or not actor.is_member_of(organisation_id)):
         roles.discard("applicant")
+    evaluator_id = getattr(obj, "evaluator_id", None)
+    if "evaluator" in roles and evaluator_id is not None and evaluator_id != actor.id:
+        roles.discard("evaluator")
     return frozenset(roles)
 
 

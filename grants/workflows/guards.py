@@ -148,3 +148,97 @@ def before_appeal_deadline(application, ctx: Context) -> Reason | None:
         return None
     return Reason("appeal_deadline_passed", _("The time to appeal ended at %(deadline)s.",
                                               deadline=format_when(deadline)))
+
+
+# --- evaluation and decisions (grants/evaluations, grants/decisions) ---------------------------------
+
+@guard("statement_given")
+def statement_given(assignment, ctx: Context) -> Reason | None:
+    """A declared conflict of interest is described."""
+    if str(ctx.payload.get("statement") or ctx.comment or "").strip():
+        return None
+    return Reason("statement_required", _("Describe the conflict of interest."))
+
+
+@guard("review_complete")
+def review_complete(assignment, ctx: Context) -> list[Reason] | None:
+    """Every criterion of the rubric scored and the summary written."""
+    from grants.evaluations.services import missing_parts
+
+    return [Reason("review_incomplete", message) for message in missing_parts(assignment)] or None
+
+
+@guard("assessed_version_current")
+def assessed_version_current(assignment, ctx: Context) -> Reason | None:
+    """The review judges the version now submitted (its content hash), not an earlier one."""
+    latest = assignment.application.latest_submission
+    if latest is not None and latest.content_hash == assignment.content_hash:
+        return None
+    return Reason("version_changed", _("The application was submitted again since it was assigned; an officer must "
+                                       "reassign it."))
+
+
+@guard("still_in_evaluation")
+def still_in_evaluation(assignment, ctx: Context) -> Reason | None:
+    if assignment.application.state == "in_evaluation":
+        return None
+    return Reason("evaluation_closed", _("The evaluation of this application is complete; reviews can no longer be "
+                                         "returned."))
+
+
+@guard("evaluation_consolidated")
+def evaluation_consolidated(application, ctx: Context) -> Reason | None:
+    """The required reviews are in and consolidated (no third evaluation awaited)."""
+    from grants.evaluations.services import is_consolidated
+
+    if is_consolidated(application):
+        return None
+    return Reason("evaluation_incomplete", _("The reviews are not all in and consolidated yet."))
+
+
+@guard("decision_dated")
+def decision_dated(application, ctx: Context) -> Reason | None:
+    """A decision carries its date, not in the future (recorded through the decision page or API)."""
+    from grants.decisions.services import _date, today
+
+    decided_on = _date(ctx.payload.get("decided_on"))
+    if decided_on is None:
+        return Reason("decision_date", _("Record the decision with its date on the decision page."))
+    if decided_on > today():
+        return Reason("decision_date", _("The decision date cannot be in the future."))
+    return None
+
+
+@guard("decider_not_evaluator")
+def decider_not_evaluator(application, ctx: Context) -> Reason | None:
+    """Separation of duties: whoever was assigned to evaluate the application does not decide it."""
+    from grants.core.db import db
+    from grants.evaluations.models import Assignment
+
+    if ctx.actor is None:
+        return None
+    assigned = db.session.scalar(sa.select(sa.func.count()).select_from(Assignment).where(
+        Assignment.application_id == application.id, Assignment.evaluator_id == ctx.actor.id))
+    if not assigned:
+        return None
+    return Reason("separation_of_duties", _("You were assigned to evaluate this application, so you cannot decide "
+                                            "on it."))
+
+
+@guard("departure_justified")
+def departure_justified(application, ctx: Context) -> Reason | None:
+    """A decision other than the ranking recommends needs a written justification."""
+    from grants.decisions.models import OUTCOME_LABELS, OUTCOME_TRIGGERS
+    from grants.evaluations.ranking import row_for
+
+    row = ctx.found["rank_row"] = row_for(application.call, application.id)
+    outcome = next((o for o, t in OUTCOME_TRIGGERS.items() if t == ctx.trigger), None)
+    if row is None or row.recommendation is None or outcome is None or outcome.value == row.recommendation:
+        return None
+    if ctx.comment and ctx.comment.strip():
+        return None
+    from grants.decisions.models import Outcome
+
+    return Reason("justification_required",
+                  _("The ranking recommends “%(recommended)s”; write why the committee decides otherwise.",
+                    recommended=OUTCOME_LABELS[Outcome(row.recommendation)]))

@@ -1,0 +1,111 @@
+"""Committee decisions on the ranked list (DESIGN §7, §12 items 5 and 6).
+
+A decision is the workflow's ``approve``, ``put_on_reserve`` or ``reject`` with its details in
+the payload; the guards check the date, separation of duties and the justification of a
+departure from the ranking, the ``record_decision`` effect stores the row, ``notify_decision``
+tells the applicant. This module shapes the committee's input and reports problems by field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from grants.applications.models import Application
+from grants.core.db import db, to_money
+from grants.core.errors import TransitionNotAllowed, UserInputError
+from grants.decisions.models import OUTCOME_TRIGGERS, Decision, Outcome
+from grants.workflows.engine import fire
+
+#: Guard reason codes that are really a problem with one field of the committee's input.
+FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on"}
+
+
+def today() -> date:
+    from grants.eligibility.services import today as local_today
+
+    return local_today()
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def clean(application: Application, data: dict[str, Any]) -> dict[str, Any]:
+    """The decision's details, checked; :class:`UserInputError` names each problem."""
+    errors: dict[str, list[str]] = {}
+    try:
+        outcome = Outcome(data.get("outcome"))
+    except ValueError:
+        outcome = None
+        errors["outcome"] = [_("Choose approve, reserve or reject.")]
+    decided_on = _date(data.get("decided_on")) if data.get("decided_on") not in (None, "") else None
+    if decided_on is None:
+        errors["decided_on"] = [_("Give the date of the decision.")]
+    elif decided_on > today():
+        errors["decided_on"] = [_("The decision date cannot be in the future.")]
+    amount: Decimal | None = None
+    raw_amount = data.get("amount")
+    if outcome == Outcome.APPROVED:
+        if raw_amount in (None, ""):
+            amount = application.requested_amount
+        else:
+            try:
+                amount = to_money(raw_amount)
+            except ValueError:
+                errors["amount"] = [_("Give an amount in euros, with at most two decimals.")]
+            else:
+                if amount <= 0 or amount > application.requested_amount:
+                    requested = f"{application.requested_amount:.2f}"
+                    errors["amount"] = [_("The amount is more than zero and at most the requested %(amount)s EUR.",
+                                          amount=requested)]
+    elif raw_amount not in (None, ""):
+        errors["amount"] = [_("An amount is given only when approving.")]
+    conditions = (data.get("conditions") or "").strip()
+    justification = (data.get("justification") or "").strip()
+    if len(conditions) > 5000:
+        errors["conditions"] = [_("At most 5000 characters.")]
+    if len(justification) > 5000:
+        errors["justification"] = [_("At most 5000 characters.")]
+    if errors:
+        raise UserInputError(fields=errors)
+    return {"outcome": outcome, "amount": amount, "decided_on": decided_on, "conditions": conditions,
+            "justification": justification}
+
+
+def decide(application: Application, actor, data: dict[str, Any]) -> Decision:
+    """Record the committee's decision through the workflow; returns the stored decision."""
+    details = clean(application, data)
+    trigger = OUTCOME_TRIGGERS[details["outcome"]]
+    try:
+        fire(application, trigger, actor, comment=details["justification"] or None,
+             outcome=details["outcome"].value, amount=details["amount"], decided_on=details["decided_on"].isoformat(),
+             conditions=details["conditions"])
+    except TransitionNotAllowed as refused:
+        reasons = refused.reasons or []
+        if reasons and all(r.get("code") in FIELD_OF_REASON for r in reasons):
+            fields: dict[str, list[str]] = {}
+            for reason in reasons:
+                fields.setdefault(FIELD_OF_REASON[reason["code"]], []).append(reason["message"])
+            raise UserInputError(fields=fields) from None
+        raise
+    return latest_decision(application)
+
+
+def latest_decision(application: Application) -> Decision | None:
+    return db.session.scalar(sa.select(Decision).where(Decision.application_id == application.id)
+                             .order_by(Decision.id.desc()).limit(1))
+
+
+def decisions_of(application: Application) -> list[Decision]:
+    return list(db.session.scalars(sa.select(Decision).where(Decision.application_id == application.id)
+                                   .order_by(Decision.id)))
