@@ -77,8 +77,11 @@ def _register_blueprints(app: Flask) -> None:
     from grants.calls.views import bp as calls_bp
     from grants.core.views import bp as core_bp
     from grants.dashboard.views import bp as dashboard_bp
+    from grants.decisions.views import bp as decisions_bp
     from grants.eligibility.de_minimis_views import bp as de_minimis_bp
     from grants.eligibility.views import bp as eligibility_bp
+    from grants.evaluations.officer_views import bp as call_evaluation_bp
+    from grants.evaluations.views import bp as evaluations_bp
     from grants.initiatives.views import bp as initiatives_bp
     from grants.notifications.views import bp as outbox_bp
     from grants.organisations.views import bp as organisations_bp
@@ -99,3 +102,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(workflows_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(de_minimis_bp)
+    app.register_blueprint(evaluations_bp)
+    app.register_blueprint(call_evaluation_bp)
+    app.register_blueprint(decisions_bp)

@@ -37,3 +37,10 @@ def init_api(app: Flask) -> None:
 
     csrf.exempt(rulesets_api.blp)
     api.register_blueprint(rulesets_api.blp, url_prefix="/api/v1")
+    from grants.api import decisions as decisions_api
+    from grants.api import evaluation_admin as evaluation_admin_api
+    from grants.api import evaluations as evaluations_api
+
+    for module in (evaluations_api, evaluation_admin_api, decisions_api):
+        csrf.exempt(module.blp)
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

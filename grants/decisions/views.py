@@ -1,0 +1,158 @@
+"""Ranking and decision pages (DESIGN §6, §7): the ranked list of a call per SI-stage envelope
+with its funding line, the committee's decision on one application, and the result the applicant
+reads on the application's page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from grants.applications.models import Application
+from grants.calls.models import Call
+from grants.core.db import db
+from grants.core.errors import NotFound, TransitionNotAllowed, UserInputError
+from grants.core.security import roles_required
+from grants.decisions.forms import DecisionForm
+from grants.decisions.models import Decision, Outcome
+from grants.decisions.services import decide, decisions_of, latest_decision, today
+from grants.evaluations.ranking import RankRow, ranking, row_for, tie_break_text
+from grants.evaluations.rubrics import rubric_of
+from grants.users.models import RoleCode, User
+
+bp = Blueprint("decisions", __name__)
+
+RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
+#: States a committee decision can be recorded in (the workflow's approve, put_on_reserve, reject).
+DECIDABLE_STATES = ("evaluated", "reserve")
+
+
+@dataclass
+class Envelope:
+    """One SI stage of the ranked list: its rows and where the funding line falls."""
+
+    code: str
+    label: str
+    amount: Any
+    rows: list[RankRow] = field(default_factory=list)
+    #: The funding line comes after this many scored rows (0: above the first one).
+    line_after: int = 0
+
+    @property
+    def scored(self) -> list[RankRow]:
+        return [r for r in self.rows if r.rank is not None]
+
+    @property
+    def unscored(self) -> list[RankRow]:
+        return [r for r in self.rows if r.rank is None]
+
+
+def envelopes(call: Call, rows: list[RankRow]) -> list[Envelope]:
+    """The call's stages in order, each with its rows (as ``ranking`` ordered them)."""
+    result = [Envelope(stage.si_stage, stage.label, stage.envelope) for stage in call.stages]
+    by_code = {e.code: e for e in result}
+    for row in rows:
+        if row.si_stage not in by_code:
+            by_code[row.si_stage] = Envelope(row.si_stage, row.si_stage, row.envelope)
+            result.append(by_code[row.si_stage])
+        by_code[row.si_stage].rows.append(row)
+    for envelope in result:
+        within = [i for i, row in enumerate(envelope.scored, start=1) if row.within_budget]
+        envelope.line_after = within[-1] if within else 0
+    return result
+
+
+def minima_titles(call: Call, row: RankRow) -> list[str]:
+    rubric = rubric_of(call.rubric, row.si_stage)
+    titles = []
+    for code in row.failed_minima:
+        criterion = rubric.criterion(code)
+        titles.append(criterion.title if criterion else code)
+    return titles
+
+
+@bp.get("/calls/<int:call_id>/ranking")
+@login_required
+@roles_required(*RANKING_ROLES)
+def ranking_page(call_id: int):
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    rows = ranking(call)
+    return render_template("decisions/ranking.html", call=call, envelopes=envelopes(call, rows),
+                           tie_break=tie_break_text(call), minima=lambda row: minima_titles(call, row),
+                           deciding=current_user.has_role(RoleCode.COMMITTEE), decidable=DECIDABLE_STATES)
+
+
+@bp.route("/applications/<int:application_id>/decision", methods=["GET", "POST"])
+@login_required
+@roles_required(RoleCode.COMMITTEE)
+def decision(application_id: int):
+    application = db.session.get(Application, application_id)
+    if application is None:
+        raise NotFound()
+    row = row_for(application.call, application.id)
+    form = DecisionForm()
+    status, error, reasons = 200, None, []
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                decide(application, current_user, form.values())
+            except UserInputError as refused:
+                db.session.rollback()
+                for key, messages in refused.fields.items():
+                    if key in form:
+                        form[key].errors = list(form[key].errors) + messages
+                status = refused.status
+            except TransitionNotAllowed as refused:
+                db.session.rollback()
+                status, error = refused.status, str(refused.message or refused.default_message)
+                reasons = [r.get("message", "") for r in refused.reasons]
+            else:
+                db.session.commit()
+                flash(_("The decision has been recorded."), "success")
+                return redirect(url_for("decisions.ranking_page", call_id=application.call_id,
+                                        _anchor=f"application-{application.id}"))
+            application = db.session.get(Application, application_id)  # as it is now, after the rollback
+            row = row_for(application.call, application.id)
+        else:
+            status = 422
+    else:
+        form.outcome.data = row.recommendation if row is not None and row.recommendation else None
+        form.amount.data = f"{application.requested_amount:.2f}"
+        form.decided_on.data = today()
+    history = decisions_of(application)
+    # the committee members who decided, in one query
+    deciders = dict(db.session.execute(sa.select(User.id, User.name).where(
+        User.id.in_({d.decided_by_id for d in history}))).all()) if history else {}
+    return render_template("decisions/decision.html", application=application, row=row, form=form, error=error,
+                           reasons=reasons, history=history, deciders=deciders, feedback=_feedback(application),
+                           decidable=application.state in DECIDABLE_STATES,
+                           minima=minima_titles(application.call, row) if row else []), status
+
+
+def _feedback(application: Application) -> dict[str, Any] | None:
+    from grants.evaluations.services import feedback
+
+    return feedback(application)
+
+
+@bp.app_template_global()
+def decision_result(application: Application) -> dict[str, Any] | None:
+    """What the application's page shows once the committee decided: the decision in force, the
+    consolidated anonymous feedback and, for a rejection, the appeal deadline (``None`` before)."""
+    from grants.eligibility.services import appeal_deadline
+    from grants.notifications.services import local_time
+
+    decision: Decision | None = latest_decision(application)
+    if decision is None:
+        return None
+    rejected = decision.outcome == Outcome.REJECTED and application.state == "rejected"
+    return {"decision": decision, "feedback": _feedback(application),
+            "appeal_deadline": local_time(appeal_deadline(application)) if rejected else None,
+            "show_decider": current_user.is_authenticated and current_user.is_staff}

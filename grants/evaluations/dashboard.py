@@ -1,0 +1,466 @@
+"""The officer's side of a call's evaluation (DESIGN §6, §9): the rubric editor's save, and what
+the officer's pages show — the evaluator pool with its workload, the call's assignments, and the
+per-call dashboard (funnel, evaluation progress, discrepancies, shortfalls, overdue work, budget
+per SI stage envelope, the top of the ranking).
+
+Every reading here runs a fixed number of queries, whatever the number of applications,
+assignments or evaluators.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from grants.applications.models import Application
+from grants.applications.services import content_hash
+from grants.audit.changes import changes
+from grants.audit.services import record_event
+from grants.calls.models import Call, CallStatus
+from grants.core.db import db, utcnow
+from grants.core.errors import Conflict
+from grants.evaluations.models import ACTIVE_STATES, OPEN_STATES, Assignment, EvaluationResult, PoolMember, Review
+from grants.evaluations.ranking import RANKED_STATES, RankRow, ranking
+from grants.evaluations.rubrics import rubric_of, validate_rubric
+from grants.evaluations.services import EVALUATION_STATE
+from grants.organisations.models import Organisation
+from grants.users.models import RoleCode, User
+from grants.workflows.engine import get_definition
+
+#: The order of assignment states on the pages (the workflow's own order).
+ASSIGNMENT_STATES = ("assigned", "accepted", "submitted", "recused", "withdrawn")
+#: Rows of the ranking's top shown per SI stage on the dashboard.
+TOP_RANKS = 5
+
+
+# --- the rubric ---------------------------------------------------------------------------------------
+
+class RubricNotEditable(Conflict):
+    """The call is published: its rubric is frozen with it (409 ``not_editable``)."""
+
+    code = "not_editable"
+
+    def __init__(self) -> None:
+        super().__init__(_("The call is published: its rubric is frozen with it and can no longer be changed."))
+
+
+def rubric_hash(call: Call) -> str:
+    """SHA-256 of the call's rubric as stored: the editor posts it back to notice a stale edit."""
+    return content_hash({"rubric": call.rubric or {}})
+
+
+def is_rubric_editable(call: Call) -> bool:
+    return call.status == CallStatus.DRAFT
+
+
+def update_rubric(call: Call, actor, data: Any, expected_hash: str | None = None) -> Call:
+    """Replace a draft call's rubric, validated (:class:`RubricError` names each field) and audited
+    (``call.rubric_update`` with the changed parts); refused when the call is published (409
+    ``not_editable``) or when the rubric changed since ``expected_hash`` was read (409). Flushes."""
+    db.session.flush()
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
+    db.session.refresh(call)
+    if not is_rubric_editable(call):
+        raise RubricNotEditable()
+    if expected_hash is not None and expected_hash != rubric_hash(call):
+        raise Conflict(_("Someone else changed this rubric in the meantime. Your change was not saved: "
+                         "look at the rubric as it is now and make it again."))
+    clean = validate_rubric(data, stage_codes=call.stage_codes)
+    before = dict(call.rubric or {})
+    changed = changes(before, clean)
+    changed.update({key: [before[key], None] for key in before if key not in clean})
+    call.rubric = clean
+    db.session.flush()
+    if changed:
+        record_event(action="call.rubric_update", object_type="call", object_id=call.id, actor=actor,
+                     role=_role(actor), payload={"changes": changed})
+    return call
+
+
+def _role(actor) -> str:
+    return RoleCode.OFFICER if actor.has_role(RoleCode.OFFICER) else RoleCode.ADMIN
+
+
+# --- labels -------------------------------------------------------------------------------------------
+
+def assignment_state_label(state: str) -> str:
+    found = get_definition("assignment", 1).states.get(state)
+    return _(found.label) if found else state
+
+
+def reason_label(reason: str) -> str:
+    labels = {"auto": _("Automatic"), "third": _("Third evaluator"), "replacement": _("Replacement"),
+              "manual": _("Chosen by an officer")}
+    return labels.get(reason, reason)
+
+
+# --- the pool -----------------------------------------------------------------------------------------
+
+@dataclass
+class PoolRow:
+    user_id: int
+    name: str
+    email: str
+    is_active: bool
+    added_at: datetime
+    #: Open assignments (declaration pending or scoring) across all calls, and in this call.
+    open_total: int
+    open_in_call: int
+    submitted_in_call: int
+
+
+def _workload() -> sa.Subquery:
+    return (sa.select(Assignment.evaluator_id, sa.func.count().label("n"))
+            .where(Assignment.state.in_(OPEN_STATES)).group_by(Assignment.evaluator_id).subquery("workload"))
+
+
+def _in_call(call: Call) -> sa.Subquery:
+    def count(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    return (sa.select(Assignment.evaluator_id, count(Assignment.state.in_(OPEN_STATES)).label("open"),
+                      count(Assignment.state == "submitted").label("submitted"))
+            .where(Assignment.call_id == call.id).group_by(Assignment.evaluator_id).subquery("in_call"))
+
+
+def pool_query(call: Call) -> sa.Select:
+    """The pool of ``call`` with each member's workload, by name: one statement."""
+    workload, in_call = _workload(), _in_call(call)
+    return (sa.select(PoolMember.user_id, User.name, User.email, User.is_active_account, PoolMember.created_at,
+                      sa.func.coalesce(workload.c.n, 0), sa.func.coalesce(in_call.c.open, 0),
+                      sa.func.coalesce(in_call.c.submitted, 0))
+            .join(User, User.id == PoolMember.user_id)
+            .outerjoin(workload, workload.c.evaluator_id == PoolMember.user_id)
+            .outerjoin(in_call, in_call.c.evaluator_id == PoolMember.user_id)
+            .where(PoolMember.call_id == call.id)
+            .order_by(User.name, User.id))
+
+
+def pool_rows(call: Call) -> list[PoolRow]:
+    return [PoolRow(*row) for row in db.session.execute(pool_query(call))]
+
+
+def pool_item(row) -> dict[str, Any]:
+    user_id, name, email, is_active, added_at, open_total, open_in_call, submitted = row
+    return {"user_id": user_id, "name": name, "email": email, "is_active": is_active, "added_at": added_at,
+            "open_assignments": open_total, "open_in_call": open_in_call, "submitted_in_call": submitted}
+
+
+# --- assignments --------------------------------------------------------------------------------------
+
+@dataclass
+class AssignmentRow:
+    id: int
+    application_id: int
+    evaluator_id: int
+    evaluator: str
+    state: str
+    due_at: datetime
+    reason: str
+    replaces_id: int | None
+    total: Decimal | None
+    now: datetime = field(repr=False, default_factory=utcnow)
+
+    @property
+    def overdue(self) -> bool:
+        return self.state in OPEN_STATES and self.due_at < self.now
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def state_label(self) -> str:
+        return assignment_state_label(self.state)
+
+    @property
+    def reason_label(self) -> str:
+        return reason_label(self.reason)
+
+
+def assignments_query(call: Call) -> sa.Select:
+    """The assignments of ``call`` with the evaluator's name and, for submitted reviews only, the
+    total: one statement (columns, not objects, so nothing more is loaded)."""
+    total = sa.case((sa.and_(Assignment.state == "submitted", Review.submitted_at.is_not(None)), Review.total),
+                    else_=None)
+    return (sa.select(Assignment.id, Assignment.application_id, Assignment.evaluator_id, User.name,
+                      Assignment.state, Assignment.due_at, Assignment.reason, Assignment.replaces_id,
+                      total.label("total"))
+            .join(User, User.id == Assignment.evaluator_id)
+            .outerjoin(Review, Review.assignment_id == Assignment.id)
+            .where(Assignment.call_id == call.id)
+            .order_by(Assignment.application_id, Assignment.id))
+
+
+def assignment_rows(query: sa.Select) -> list[AssignmentRow]:
+    now = utcnow()
+    return [AssignmentRow(*row[:8], total=_points(row[8]), now=now) for row in db.session.execute(query)]
+
+
+def _points(value) -> Decimal | None:
+    """A total as a column select reads it: the Points type already gives a Decimal (or None)."""
+    return value
+
+
+@dataclass
+class ApplicationAssignments:
+    """One application of the call with its assignments, for the assignments page."""
+
+    application_id: int
+    title: str
+    organisation: str
+    si_stage: str
+    state: str
+    needs_third: bool
+    assignments: list[AssignmentRow] = field(default_factory=list)
+
+    @property
+    def active(self) -> int:
+        return sum(1 for a in self.assignments if a.state in ACTIVE_STATES)
+
+    @property
+    def in_evaluation(self) -> bool:
+        return self.state == EVALUATION_STATE
+
+
+def assignments_by_application(call: Call) -> list[ApplicationAssignments]:
+    """Applications of the call that are (or were) evaluated or have assignments, each with its
+    assignments: two statements."""
+    has_assignment = sa.select(Assignment.id).where(Assignment.application_id == Application.id).exists()
+    applications = db.session.execute(
+        sa.select(Application.id, Application.title, Organisation.name, Application.si_stage, Application.state,
+                  EvaluationResult.needs_third)
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
+        .where(Application.call_id == call.id,
+               sa.or_(Application.state == EVALUATION_STATE, has_assignment))
+        .order_by(Application.id)).all()
+    groups = {app_id: ApplicationAssignments(app_id, title, organisation, stage, state, bool(third))
+              for app_id, title, organisation, stage, state, third in applications}
+    for row in assignment_rows(assignments_query(call)):
+        group = groups.get(row.application_id)
+        if group is not None:
+            group.assignments.append(row)
+    return list(groups.values())
+
+
+def assignment_item(row: AssignmentRow) -> dict[str, Any]:
+    return {"id": row.id, "application_id": row.application_id, "evaluator_id": row.evaluator_id,
+            "evaluator": row.evaluator, "status": row.state, "due_at": row.due_at, "overdue": row.overdue,
+            "reason": row.reason, "replaces_id": row.replaces_id, "total": row.total}
+
+
+def assignment_of(assignment: Assignment) -> dict[str, Any]:
+    """The API item of one loaded assignment (same fields as :func:`assignment_item`)."""
+    review = assignment.review
+    total = review.total if assignment.state == "submitted" and review is not None else None
+    return {"id": assignment.id, "application_id": assignment.application_id,
+            "evaluator_id": assignment.evaluator_id, "evaluator": assignment.evaluator.name,
+            "status": assignment.state, "due_at": assignment.due_at, "overdue": assignment.is_overdue,
+            "reason": assignment.reason, "replaces_id": assignment.replaces_id, "total": total}
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+@dataclass
+class Bar:
+    """One bar of a chart: its value and its length as a share (0..100) of the chart's largest."""
+
+    key: str
+    label: str
+    value: Any
+    percent: float
+
+
+def _bars(items: list[tuple[str, str, Any]], scale: Any | None = None) -> list[Bar]:
+    largest = scale if scale is not None else max((value for _k, _l, value in items), default=0)
+    return [Bar(key, label, value, round(float(value) * 100 / float(largest), 1) if largest else 0.0)
+            for key, label, value in items]
+
+
+@dataclass
+class Envelope:
+    si_stage: str
+    label: str
+    envelope: Decimal
+    requested: Decimal
+    recommended: Decimal
+    approved: Decimal
+    scored: int
+    bars: list[Bar] = field(default_factory=list)
+
+
+@dataclass
+class Dashboard:
+    call: Call
+    funnel: list[Bar]
+    applications: int
+    assignments: list[Bar]
+    reviews_submitted: int
+    reviews_required: int
+    discrepancies: list[dict[str, Any]]
+    short: list[dict[str, Any]]
+    overdue: list[AssignmentRow]
+    envelopes: list[Envelope]
+    top: list[RankRow]
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.reviews_required:
+            return 0
+        return min(100, round(self.reviews_submitted * 100 / self.reviews_required))
+
+
+def _funnel(call: Call) -> tuple[list[Bar], int]:
+    counts = dict(db.session.execute(sa.select(Application.state, sa.func.count())
+                                     .where(Application.call_id == call.id).group_by(Application.state)).all())
+    definition = get_definition(call.workflow_name, call.workflow_version)
+    order = [state for state in definition.states if counts.get(state)]
+    order += sorted(state for state in counts if state not in definition.states)
+    items = [(state, _(definition.states[state].label) if state in definition.states else state, counts[state])
+             for state in order]
+    return _bars(items), sum(counts.values())
+
+
+def _assignment_states(call: Call) -> list[Bar]:
+    counts = dict(db.session.execute(sa.select(Assignment.state, sa.func.count())
+                                     .where(Assignment.call_id == call.id).group_by(Assignment.state)).all())
+    items = [(state, assignment_state_label(state), counts.get(state, 0)) for state in ASSIGNMENT_STATES]
+    return _bars(items)
+
+
+def _scored_applications() -> sa.ColumnElement[bool]:
+    """Applications that are (or were) scored: the ranked states, an appeal only against a rejection."""
+    return sa.or_(Application.state.in_([s for s in RANKED_STATES if s != "appealed"]),
+                  sa.and_(Application.state == "appealed", Application.appealed_from == "rejected"))
+
+
+def _reviews_required(call: Call) -> int:
+    """Reviews the call's applications in (or past) evaluation need: the required number each, plus
+    one per discrepancy (a third evaluator)."""
+    applications, thirds = db.session.execute(
+        sa.select(sa.func.count(Application.id),
+                  sa.func.coalesce(sa.func.sum(sa.case((EvaluationResult.discrepancy.is_(True), 1), else_=0)), 0))
+        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
+        .where(Application.call_id == call.id, _scored_applications())).one()
+    return applications * rubric_of(call.rubric).evaluators_required + int(thirds or 0)
+
+
+def _discrepancies(call: Call) -> list[dict[str, Any]]:
+    """Applications waiting for a third evaluator, with the submitted totals and whether a third is
+    assigned: two statements."""
+    third_assigned = (sa.select(Assignment.id).where(Assignment.application_id == Application.id,
+                                                     Assignment.reason == "third",
+                                                     Assignment.state.in_(ACTIVE_STATES)).exists())
+    rows = db.session.execute(
+        sa.select(Application.id, Application.title, Organisation.name, third_assigned)
+        .join(EvaluationResult, EvaluationResult.application_id == Application.id)
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .where(Application.call_id == call.id, EvaluationResult.needs_third.is_(True))
+        .order_by(Application.id)).all()
+    totals: dict[int, list[Decimal]] = defaultdict(list)
+    if rows:
+        for app_id, total in db.session.execute(
+                sa.select(Review.application_id, Review.total)
+                .join(Assignment, Assignment.id == Review.assignment_id)
+                .where(Assignment.call_id == call.id, Assignment.state == "submitted",
+                       Review.submitted_at.is_not(None), Review.application_id.in_([r[0] for r in rows]))
+                .order_by(Review.application_id, Review.id)):
+            totals[app_id].append(_points(total))
+    return [{"application_id": app_id, "title": title, "organisation": organisation,
+             "totals": totals.get(app_id, []), "third_assigned": bool(assigned)}
+            for app_id, title, organisation, assigned in rows]
+
+
+def short_of_evaluators(call: Call) -> list[dict[str, Any]]:
+    """Applications in evaluation with fewer evaluators than they need (the pool had no one else
+    free of conflicts): one statement."""
+    active = (sa.select(Assignment.application_id, sa.func.count().label("n"))
+              .where(Assignment.call_id == call.id, Assignment.state.in_(ACTIVE_STATES))
+              .group_by(Assignment.application_id).subquery("active"))
+    required = rubric_of(call.rubric).evaluators_required
+    rows = db.session.execute(
+        sa.select(Application.id, Application.title, Organisation.name, sa.func.coalesce(active.c.n, 0),
+                  EvaluationResult.needs_third)
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .outerjoin(active, active.c.application_id == Application.id)
+        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
+        .where(Application.call_id == call.id, Application.state == EVALUATION_STATE)
+        .order_by(Application.id)).all()
+    short = []
+    for app_id, title, organisation, assigned, third in rows:
+        wanted = required + (1 if third else 0)
+        if assigned < wanted:
+            short.append({"application_id": app_id, "title": title, "organisation": organisation,
+                          "assigned": assigned, "missing": wanted - assigned})
+    return short
+
+
+def _overdue(call: Call) -> list[AssignmentRow]:
+    query = assignments_query(call).where(Assignment.state.in_(OPEN_STATES), Assignment.due_at < utcnow())
+    return assignment_rows(query.order_by(None).order_by(Assignment.due_at, Assignment.id))
+
+
+def _envelopes(call: Call, rows: list[RankRow]) -> list[Envelope]:
+    """Per SI stage: the envelope, the amount requested by scored applications, the amount the
+    ranking recommends (within the funding line) and the amount approved."""
+    envelopes = []
+    for stage in call.stages:
+        in_stage = [r for r in rows if r.si_stage == stage.si_stage]
+        scored = [r for r in in_stage if r.final_score is not None]
+        requested = sum((r.requested_amount for r in scored), Decimal("0.00"))
+        recommended = sum((r.requested_amount for r in scored if r.within_budget), Decimal("0.00"))
+        approved = sum(((r.decided_amount if r.decided_amount is not None else r.requested_amount)
+                        for r in in_stage if r.decision == "approved"), Decimal("0.00"))
+        envelope = Envelope(stage.si_stage, stage.label, stage.envelope, requested, recommended, approved,
+                            len(scored))
+        scale = max(stage.envelope, requested, approved)
+        envelope.bars = _bars([("envelope", _("Envelope"), stage.envelope),
+                               ("requested", _("Requested by scored applications"), requested),
+                               ("recommended", _("Within the funding line"), recommended),
+                               ("approved", _("Approved"), approved)], scale)
+        envelopes.append(envelope)
+    return envelopes
+
+
+def dashboard(call: Call) -> Dashboard:
+    """Everything the officer's per-call dashboard shows, in a fixed number of statements."""
+    funnel, applications = _funnel(call)
+    states = _assignment_states(call)
+    submitted = next((bar.value for bar in states if bar.key == "submitted"), 0)
+    rows = ranking(call)
+    return Dashboard(call=call, funnel=funnel, applications=applications, assignments=states,
+                     reviews_submitted=submitted, reviews_required=_reviews_required(call),
+                     discrepancies=_discrepancies(call), short=short_of_evaluators(call), overdue=_overdue(call),
+                     envelopes=_envelopes(call, rows),
+                     top=[r for r in rows if r.rank is not None and r.rank <= TOP_RANKS])
+
+
+def dashboard_data(board: Dashboard) -> dict[str, Any]:
+    """The dashboard as plain data for the API."""
+    return {
+        "call_id": board.call.id,
+        "applications": board.applications,
+        "funnel": [{"state": bar.key, "label": bar.label, "count": bar.value} for bar in board.funnel],
+        "progress": {"assignments": {bar.key: bar.value for bar in board.assignments},
+                     "reviews_submitted": board.reviews_submitted, "reviews_required": board.reviews_required,
+                     "percent": board.progress_percent},
+        "discrepancies": board.discrepancies,
+        "short": [{"application_id": s["application_id"], "title": s["title"], "assigned": s["assigned"],
+                   "missing": s["missing"]} for s in board.short],
+        "overdue": [{"id": row.id, "application_id": row.application_id, "evaluator_id": row.evaluator_id,
+                     "evaluator": row.evaluator, "status": row.state, "due_at": row.due_at}
+                    for row in board.overdue],
+        "envelopes": [{"si_stage": e.si_stage, "envelope": e.envelope, "requested": e.requested,
+                       "recommended": e.recommended, "approved": e.approved, "scored": e.scored}
+                      for e in board.envelopes],
+        "top": [{"application_id": r.application_id, "si_stage": r.si_stage, "rank": r.rank,
+                 "final_score": r.final_score, "cumulative_amount": r.cumulative_amount,
+                 "within_budget": r.within_budget} for r in board.top],
+    }

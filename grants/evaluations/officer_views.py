@@ -1,0 +1,301 @@
+"""The officer's pages for a call's evaluation (DESIGN §6, §9): the rubric (edited while the call is
+a draft), the evaluator pool, the assignments (automatic assignment, reassignment, returning a
+review for correction) and the per-call evaluation dashboard.
+
+Officers and admins change; auditors read the pool, the assignments and the dashboard; every
+staff member may read the rubric; anyone else gets 403.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from grants.calls.models import CALL_EDITORS, Call
+from grants.core.db import db
+from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
+from grants.core.i18n import current_language
+from grants.core.security import roles_required
+from grants.evaluations import dashboard as board
+from grants.evaluations import services
+from grants.evaluations.models import OPEN_STATES, Assignment
+from grants.evaluations.officer_forms import (
+    ConfirmForm,
+    PoolAddForm,
+    ReassignForm,
+    ReturnForm,
+    RubricForm,
+    place_errors,
+    rubric_form_data,
+    rubric_from,
+)
+from grants.evaluations.rubrics import TIE_BREAKS, RubricError, rubric_of
+from grants.users.models import STAFF_ROLES, RoleCode, User
+
+bp = Blueprint("call_evaluation", __name__, url_prefix="/calls")
+
+#: Who changes a call's evaluation set-up and runs its assignment.
+EDITORS = CALL_EDITORS
+#: Who reads the pool, the assignments and the dashboard.
+READERS = (RoleCode.OFFICER, RoleCode.ADMIN, RoleCode.AUDITOR)
+
+
+def _call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    return call
+
+
+def _may_change() -> bool:
+    return current_user.has_any_role(*EDITORS)
+
+
+def _failed(error: GrantsError) -> str:
+    """Roll back what a refused operation left, and its message for a flash."""
+    db.session.rollback()
+    if isinstance(error, UserInputError) and error.fields:
+        return " ".join(message for messages in error.fields.values() for message in messages)
+    return str(error.message or error.default_message)
+
+
+# --- the rubric ---------------------------------------------------------------------------------------
+
+def _rubric_page(call: Call, form: RubricForm | None = None, status: int = 200):
+    editable = board.is_rubric_editable(call) and _may_change()
+    if form is None and editable:
+        form = RubricForm(formdata=None, data=rubric_form_data(call.rubric or {}, board.rubric_hash(call)))
+    rubric = call.rubric or {}
+    stage_rubrics = {code: rubric_of(rubric, code) for code in (rubric.get("stages") or {})}
+    return render_template("evaluations/officer_rubric.html", call=call, form=form, editable=editable,
+                           frozen=not board.is_rubric_editable(call), rubric=rubric_of(rubric),
+                           stage_rubrics=stage_rubrics, tie_breaks=TIE_BREAKS, raw=rubric,
+                           language=current_language(), section="rubric"), status
+
+
+@bp.get("/<int:call_id>/rubric")
+@roles_required(*STAFF_ROLES)
+def rubric(call_id: int):
+    return _rubric_page(_call(call_id))
+
+
+@bp.post("/<int:call_id>/rubric")
+@roles_required(*EDITORS)
+def save_rubric(call_id: int):
+    call = _call(call_id)
+    if not board.is_rubric_editable(call):
+        flash(str(board.RubricNotEditable().message), "error")
+        return _rubric_page(call, status=409)
+    form = RubricForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            form.general.append(_("The form has expired. Please send it again."))
+        return _rubric_page(call, form, 422)
+    data = rubric_from(form)
+    if data is None:
+        return _rubric_page(call, form, 422)
+    try:
+        board.update_rubric(call, current_user, data, form.rubric_hash.data or None)
+    except RubricError as error:
+        db.session.rollback()
+        place_errors(form, error.fields)
+        return _rubric_page(_call(call_id), form, 422)
+    except Conflict as error:
+        db.session.rollback()
+        form.general.append(str(error.message or error.default_message))
+        return _rubric_page(_call(call_id), form, 409)
+    db.session.commit()
+    flash(_("The rubric was saved."), "success")
+    return redirect(url_for("call_evaluation.rubric", call_id=call_id))
+
+
+# --- the evaluator pool ---------------------------------------------------------------------------------
+
+def _pool_page(call: Call, form: PoolAddForm | None = None, status: int = 200):
+    members = board.pool_rows(call)
+    in_pool = {member.user_id for member in members}
+    candidates = [user for user in services.evaluators() if user.id not in in_pool and user.is_active_account]
+    if form is None:
+        form = PoolAddForm(formdata=None)
+    form.user_id.choices = [(0, _("Choose an evaluator"))] + [(u.id, f"{u.name} ({u.email})") for u in candidates]
+    return render_template("evaluations/officer_evaluators.html", call=call, members=members, form=form,
+                           candidates=candidates, may_change=_may_change(), confirm=ConfirmForm(formdata=None),
+                           section="evaluators"), status
+
+
+@bp.get("/<int:call_id>/evaluators")
+@roles_required(*READERS)
+def evaluators(call_id: int):
+    return _pool_page(_call(call_id))
+
+
+@bp.post("/<int:call_id>/evaluators")
+@roles_required(*EDITORS)
+def add_evaluator(call_id: int):
+    call = _call(call_id)
+    form = PoolAddForm()
+    form.user_id.choices = None  # any id: the service says whether it may join
+    form.user_id.validate_choice = False
+    if not form.validate_on_submit():
+        return _pool_page(call, form, 422)
+    user = db.session.get(User, form.user_id.data)
+    if user is None:
+        form.user_id.errors = [_("Choose an evaluator.")]
+        return _pool_page(call, form, 422)
+    try:
+        services.add_to_pool(call, user, current_user)
+    except UserInputError as error:
+        db.session.rollback()
+        form.user_id.errors = [message for messages in error.fields.values() for message in messages]
+        return _pool_page(_call(call_id), form, 422)
+    db.session.commit()
+    flash(_("%(name)s was added to the evaluator pool.", name=user.name), "success")
+    return redirect(url_for("call_evaluation.evaluators", call_id=call_id))
+
+
+@bp.post("/<int:call_id>/evaluators/<int:user_id>/remove")
+@roles_required(*EDITORS)
+def remove_evaluator(call_id: int, user_id: int):
+    call = _call(call_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired. Please send it again."), "error")
+        return redirect(url_for("call_evaluation.evaluators", call_id=call_id))
+    services.remove_from_pool(call, user_id, current_user)
+    db.session.commit()
+    flash(_("The evaluator was removed from the pool. Their open assignments stay until you reassign them."),
+          "success")
+    return redirect(url_for("call_evaluation.evaluators", call_id=call_id))
+
+
+# --- assignments ----------------------------------------------------------------------------------------
+
+def _pool_choices(call: Call) -> list[tuple[str, str]]:
+    return [("", _("The least loaded free evaluator"))] + [
+        (str(member.user_id), f"{member.name} ({member.email})") for member in board.pool_rows(call)
+        if member.is_active]
+
+
+def _assignments_page(call: Call, *, forms: dict[str, object] | None = None, status: int = 200):
+    groups = board.assignments_by_application(call)
+    may_change = _may_change()
+    choices = _pool_choices(call) if may_change else []
+    reassign_forms: dict[int, ReassignForm] = {}
+    return_forms: dict[int, ReturnForm] = {}
+    forms = forms or {}
+    if may_change:
+        for group in groups:
+            for row in group.assignments:
+                if row.is_open:
+                    form = forms.get(f"reassign-{row.id}") or ReassignForm(formdata=None, prefix=f"r{row.id}")
+                    form.evaluator_id.choices = [c for c in choices if c[0] != str(row.evaluator_id)]
+                    reassign_forms[row.id] = form
+                elif row.state == "submitted" and group.in_evaluation:
+                    return_forms[row.id] = forms.get(f"return-{row.id}") or ReturnForm(formdata=None,
+                                                                                      prefix=f"b{row.id}")
+    return render_template("evaluations/officer_assignments.html", call=call, groups=groups,
+                           may_change=may_change, reassign_forms=reassign_forms, return_forms=return_forms,
+                           confirm=ConfirmForm(formdata=None), short=board.short_of_evaluators(call),
+                           section="assignments"), status
+
+
+@bp.get("/<int:call_id>/assignments")
+@roles_required(*READERS)
+def assignments(call_id: int):
+    return _assignments_page(_call(call_id))
+
+
+@bp.post("/<int:call_id>/assignments/auto")
+@roles_required(*EDITORS)
+def auto_assign(call_id: int):
+    call = _call(call_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired. Please send it again."), "error")
+        return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+    try:
+        report = services.auto_assign(call, current_user)
+    except GrantsError as error:
+        flash(_failed(error), "error")
+        return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+    created, short = len(report.created), dict(report.short)
+    db.session.commit()
+    flash(_("Assignments made: %(count)d.", count=created), "success")
+    if short:
+        listed = ", ".join(f"#{app_id} ({missing})" for app_id, missing in sorted(short.items()))
+        flash(_("Applications short of evaluators (how many are missing): %(list)s. Add evaluators to the pool "
+                "and assign again.", list=listed), "error")
+    return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+
+
+def _assignment(call: Call, assignment_id: int) -> Assignment:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.call_id != call.id:
+        raise NotFound()
+    return assignment
+
+
+@bp.post("/<int:call_id>/assignments/<int:assignment_id>/reassign")
+@roles_required(*EDITORS)
+def reassign(call_id: int, assignment_id: int):
+    call = _call(call_id)
+    assignment = _assignment(call, assignment_id)
+    form = ReassignForm(prefix=f"r{assignment_id}")
+    form.evaluator_id.choices = [c for c in _pool_choices(call) if c[0] != str(assignment.evaluator_id)]
+    form.evaluator_id.validate_choice = False  # the service checks the evaluator chosen
+    if not form.validate_on_submit():
+        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422)
+    chosen = form.chosen()
+    evaluator = db.session.get(User, chosen) if chosen is not None else None
+    if chosen is not None and evaluator is None:
+        form.evaluator_id.errors = [_("Choose an active evaluator.")]
+        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422)
+    if assignment.state not in OPEN_STATES:
+        flash(_("Only an open assignment can be reassigned."), "error")
+        return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+    try:
+        replacement = services.reassign(assignment, current_user, form.comment.data.strip(), evaluator)
+    except UserInputError as error:
+        db.session.rollback()
+        call = _call(call_id)
+        form.evaluator_id.errors = [m for messages in error.fields.values() for m in messages] or [str(error)]
+        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422)
+    except GrantsError as error:
+        flash(_failed(error), "error")
+        return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+    name = replacement.evaluator.name if replacement is not None else None
+    db.session.commit()
+    if name:
+        flash(_("The assignment was withdrawn and given to %(name)s.", name=name), "success")
+    else:
+        flash(_("The assignment was withdrawn, but no other evaluator in the pool is free of conflicts. Add "
+                "evaluators to the pool and assign again."), "error")
+    return redirect(url_for("call_evaluation.assignments", call_id=call_id, _anchor=f"app-{assignment.application_id}"))
+
+
+@bp.post("/<int:call_id>/assignments/<int:assignment_id>/return")
+@roles_required(*EDITORS)
+def return_review(call_id: int, assignment_id: int):
+    call = _call(call_id)
+    assignment = _assignment(call, assignment_id)
+    form = ReturnForm(prefix=f"b{assignment_id}")
+    if not form.validate_on_submit():
+        return _assignments_page(call, forms={f"return-{assignment_id}": form}, status=422)
+    try:
+        services.return_review(assignment, current_user, form.comment.data.strip())
+    except GrantsError as error:
+        flash(_failed(error), "error")
+        return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+    application_id = assignment.application_id
+    db.session.commit()
+    flash(_("The review was returned to the evaluator for correction."), "success")
+    return redirect(url_for("call_evaluation.assignments", call_id=call_id, _anchor=f"app-{application_id}"))
+
+
+# --- the dashboard --------------------------------------------------------------------------------------
+
+@bp.get("/<int:call_id>/evaluation")
+@roles_required(*READERS)
+def dashboard(call_id: int):
+    call = _call(call_id)
+    return render_template("evaluations/officer_dashboard.html", call=call, board=board.dashboard(call),
+                           may_change=_may_change(), confirm=ConfirmForm(formdata=None), section="evaluation")
