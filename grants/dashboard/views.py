@@ -45,6 +45,24 @@ def _staff_panel() -> dict:
     return {"calls": calls, "counts": counts}
 
 
+def _evaluator_panel(user) -> dict:
+    """The evaluator's open work: declarations pending, reviews in progress, overdue (one query)."""
+    from grants.core.db import utcnow
+    from grants.evaluations.models import OPEN_STATES, Assignment
+
+    counts = {"assigned": 0, "accepted": 0, "submitted": 0, "overdue": 0}
+    rows = db.session.execute(
+        sa.select(Assignment.state, sa.func.count(),
+                  sa.func.sum(sa.case((sa.and_(Assignment.state.in_(OPEN_STATES), Assignment.due_at < utcnow()), 1),
+                                      else_=0)))
+        .where(Assignment.evaluator_id == user.id).group_by(Assignment.state))
+    for state, count, overdue in rows:
+        if state in counts:
+            counts[state] = count
+        counts["overdue"] += overdue or 0
+    return counts
+
+
 def _admin_panel() -> dict:
     rows = db.session.execute(
         sa.select(Role.code, sa.func.count(user_roles.c.user_id))
@@ -63,6 +81,8 @@ def index():
     }
     if user.has_role(RoleCode.APPLICANT) or user.memberships:
         context["applicant"] = _applicant_panel(user)
+    if user.has_role(RoleCode.EVALUATOR):
+        context["evaluator"] = _evaluator_panel(user)
     if user.is_staff:
         context["staff"] = _staff_panel()
     if user.has_role(RoleCode.ADMIN):
