@@ -236,8 +236,8 @@ def _call(call_id: int) -> Call:
 
 
 def _rubric(call: Call) -> dict:
-    return {**(call.rubric or {}), "call_id": call.id, "editable": board.is_rubric_editable(call),
-            "rubric_hash": board.rubric_hash(call)}
+    return {**(call.rubric or {}), "call_id": call.id, "editable": services.is_rubric_editable(call),
+            "rubric_hash": services.rubric_hash(call)}
 
 
 def _count(query: sa.Select) -> sa.Select:
@@ -275,7 +275,7 @@ def replace_rubric(data, call_id: int):
     """Replace a draft call's rubric (audited as `call.rubric_update`)."""
     call = _call(call_id)
     expected = data.pop("rubric_hash", None)
-    board.update_rubric(call, current_user, data, expected)
+    services.update_rubric(call, current_user, data, expected)
     db.session.commit()
     return _rubric(call)
 

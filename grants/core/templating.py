@@ -19,6 +19,13 @@ def format_money(amount: Decimal | None, currency: str = "EUR") -> str:
     return f"{babel_format_decimal(amount, format='#,##0.00')} {'€' if currency == 'EUR' else currency}"
 
 
+def format_points(value) -> str:
+    """Scores and points in the user's language, without trailing zeros (82,5 in Latvian, 82.5 in English)."""
+    if value is None or value == "":
+        return ""
+    return babel_format_decimal(Decimal(str(value)), format="#,##0.##")
+
+
 def format_when(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC datetime shown in the configured timezone (Europe/Riga) and the user's language."""
     if value is None:
@@ -38,6 +45,7 @@ def safe_next(target: str | None, default: str) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["points"] = format_points
 
     @app.context_processor
     def inject_globals():

@@ -63,13 +63,13 @@ def _failed(error: GrantsError) -> str:
 # --- the rubric ---------------------------------------------------------------------------------------
 
 def _rubric_page(call: Call, form: RubricForm | None = None, status: int = 200):
-    editable = board.is_rubric_editable(call) and _may_change()
+    editable = services.is_rubric_editable(call) and _may_change()
     if form is None and editable:
-        form = RubricForm(formdata=None, data=rubric_form_data(call.rubric or {}, board.rubric_hash(call)))
+        form = RubricForm(formdata=None, data=rubric_form_data(call.rubric or {}, services.rubric_hash(call)))
     rubric = call.rubric or {}
     stage_rubrics = {code: rubric_of(rubric, code) for code in (rubric.get("stages") or {})}
     return render_template("evaluations/officer_rubric.html", call=call, form=form, editable=editable,
-                           frozen=not board.is_rubric_editable(call), rubric=rubric_of(rubric),
+                           frozen=not services.is_rubric_editable(call), rubric=rubric_of(rubric),
                            stage_rubrics=stage_rubrics, tie_breaks=TIE_BREAKS, raw=rubric,
                            language=current_language(), section="rubric"), status
 
@@ -84,8 +84,8 @@ def rubric(call_id: int):
 @roles_required(*EDITORS)
 def save_rubric(call_id: int):
     call = _call(call_id)
-    if not board.is_rubric_editable(call):
-        flash(str(board.RubricNotEditable().message), "error")
+    if not services.is_rubric_editable(call):
+        flash(str(services.RubricNotEditable().message), "error")
         return _rubric_page(call, status=409)
     form = RubricForm()
     if not form.validate_on_submit():
@@ -96,7 +96,7 @@ def save_rubric(call_id: int):
     if data is None:
         return _rubric_page(call, form, 422)
     try:
-        board.update_rubric(call, current_user, data, form.rubric_hash.data or None)
+        services.update_rubric(call, current_user, data, form.rubric_hash.data or None)
     except RubricError as error:
         db.session.rollback()
         place_errors(form, error.fields)

@@ -29,9 +29,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from grants.applications.models import Application
+from grants.applications.services import content_hash
 from grants.audit.changes import changes
 from grants.audit.services import record_event
-from grants.calls.models import Call
+from grants.calls.models import Call, CallStatus
 from grants.core.db import db, utcnow
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.evaluations.models import (
@@ -43,7 +44,7 @@ from grants.evaluations.models import (
     Relation,
     Review,
 )
-from grants.evaluations.rubrics import Rubric, decimal, rubric_for, two_places
+from grants.evaluations.rubrics import Rubric, decimal, rubric_for, two_places, validate_rubric
 from grants.organisations.models import Membership, Organisation
 from grants.users.models import Role as RoleRow
 from grants.users.models import RoleCode, User, user_roles
@@ -69,6 +70,50 @@ def _staff_role(actor) -> str:
     if actor is None:
         return SYSTEM
     return RoleCode.OFFICER if actor.has_role(RoleCode.OFFICER) else RoleCode.ADMIN
+
+
+# --- the rubric ---------------------------------------------------------------------------------------
+
+class RubricNotEditable(Conflict):
+    """The call is published: its rubric is frozen with it (409 ``not_editable``)."""
+
+    code = "not_editable"
+
+    def __init__(self) -> None:
+        super().__init__(_("The call is published: its rubric is frozen with it and can no longer be changed."))
+
+
+def rubric_hash(call: Call) -> str:
+    """SHA-256 of the call's rubric as stored: the editor posts it back to notice a stale edit."""
+    return content_hash({"rubric": call.rubric or {}})
+
+
+def is_rubric_editable(call: Call) -> bool:
+    return call.status == CallStatus.DRAFT
+
+
+def update_rubric(call: Call, actor, data: Any, expected_hash: str | None = None) -> Call:
+    """Replace a draft call's rubric, validated (:class:`RubricError` names each field) and audited
+    (``call.rubric_update`` with the changed parts); refused when the call is published (409
+    ``not_editable``) or when the rubric changed since ``expected_hash`` was read (409). Flushes."""
+    db.session.flush()
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
+    db.session.refresh(call)
+    if not is_rubric_editable(call):
+        raise RubricNotEditable()
+    if expected_hash is not None and expected_hash != rubric_hash(call):
+        raise Conflict(_("Someone else changed this rubric in the meantime. Your change was not saved: "
+                         "look at the rubric as it is now and make it again."))
+    clean = validate_rubric(data, stage_codes=call.stage_codes)
+    before = dict(call.rubric or {})
+    changed = changes(before, clean)
+    changed.update({key: [before[key], None] for key in before if key not in clean})
+    call.rubric = clean
+    db.session.flush()
+    if changed:
+        record_event(action="call.rubric_update", object_type="call", object_id=call.id, actor=actor,
+                     role=_staff_role(actor), payload={"changes": changed})
+    return call
 
 
 # --- pool and relations -----------------------------------------------------------------------------
