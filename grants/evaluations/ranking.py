@@ -17,6 +17,7 @@ One query reads the whole list, whatever its length.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -69,17 +70,22 @@ class RankRow:
 
 
 def _query(call: Call, si_stage: str | None) -> sa.Select:
+    # Each aggregate reads only this call's rows, however many other calls the database holds.
+    in_call = sa.select(Application.id).where(Application.call_id == call.id).scalar_subquery()
     first = (sa.select(Submission.application_id, sa.func.min(Submission.submitted_at).label("first"))
-             .group_by(Submission.application_id).subquery())
-    reviews = (sa.select(Review.application_id, sa.func.count().label("n")).where(Review.submitted_at.is_not(None))
+             .where(Submission.application_id.in_(in_call)).group_by(Submission.application_id).subquery())
+    reviews = (sa.select(Review.application_id, sa.func.count().label("n"))
+               .where(Review.submitted_at.is_not(None), Review.application_id.in_(in_call))
                .group_by(Review.application_id).subquery())
     latest = (sa.select(Decision.application_id, sa.func.max(Decision.id).label("id"))
-              .group_by(Decision.application_id).subquery())
+              .where(Decision.application_id.in_(in_call)).group_by(Decision.application_id).subquery())
     query = (
         sa.select(Application.id, Application.title, Organisation.name, Application.si_stage, Application.state,
                   Application.appealed_from, Application.requested_amount, first.c.first,
                   EvaluationResult.final_score, EvaluationResult.above_threshold, EvaluationResult.needs_third,
-                  EvaluationResult.discrepancy, EvaluationResult.failed_minima, reviews.c.n, Decision.outcome,
+                  EvaluationResult.discrepancy,
+                  # As text: parsed only for the few rows that failed a minimum ("[]" for the others).
+                  sa.cast(EvaluationResult.failed_minima, sa.Text), reviews.c.n, Decision.outcome,
                   Decision.amount)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .outerjoin(first, first.c.application_id == Application.id)
@@ -106,7 +112,7 @@ def ranking(call: Call, si_stage: str | None = None) -> list[RankRow]:
         rows.append(RankRow(application_id=app_id, title=title, organisation=organisation, si_stage=stage,
                             state=state, requested_amount=requested, submitted_at=submitted_at, final_score=score,
                             reviews=reviews or 0, needs_third=bool(third), discrepancy=bool(discrepancy),
-                            above_threshold=bool(above) and score is not None, failed_minima=list(minima or []),
+                            above_threshold=bool(above) and score is not None, failed_minima=_codes(minima),
                             decision=outcome.value if outcome is not None else None, decided_amount=amount,
                             envelope=envelopes.get(stage, Decimal("0.00"))))
     tie_break = rubric_of(call.rubric).tie_break
@@ -119,6 +125,12 @@ def ranking(call: Call, si_stage: str | None = None) -> list[RankRow]:
         ranked.extend(scored)
         ranked.extend(sorted((r for r in in_stage if r.final_score is None), key=lambda r: r.application_id))
     return ranked
+
+
+def _codes(text: str | None) -> list[str]:
+    if not text or text.replace(" ", "") in ("[]", "null"):
+        return []
+    return list(json.loads(text))
 
 
 def _key(row: RankRow, tie_break: str):
