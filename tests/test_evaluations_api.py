@@ -269,3 +269,24 @@ def test_the_openapi_document_describes_the_evaluator_endpoints(client):
     schemas = spec["components"]["schemas"]
     review_input = next(s for name, s in schemas.items() if name.startswith("ReviewInput"))
     assert all(field.get("description") for field in review_input["properties"].values())
+
+
+def test_a_submit_without_the_fields_submits_the_saved_draft(client, session):
+    """PUT {submit: true} alone keeps what was saved (fields left out are not wiped) and submits it."""
+    from grants.evaluations.services import auto_assign, declare
+    from tests.factories import bearer, in_evaluation, make_evaluation_call, make_pool, make_user, scores_totalling
+
+    officer = make_user("officer")
+    call = make_evaluation_call()
+    make_pool(call, 2, officer)
+    application = in_evaluation(call, officer)
+    assignment = auto_assign(call, officer).created[0]
+    declare(assignment, assignment.evaluator, False, "")
+    headers = bearer(assignment.evaluator)
+    saved = client.put(f"/api/v1/assignments/{assignment.id}/review", headers=headers,
+                       json={"scores": scores_totalling(70), "summary": "Labi."})
+    assert saved.status_code == 200 and saved.json["total"] == 70
+    submitted = client.put(f"/api/v1/assignments/{assignment.id}/review", headers=headers, json={"submit": True})
+    assert submitted.status_code == 200, submitted.json
+    assert submitted.json["submitted"] is True and submitted.json["total"] == 70
+    assert application.id == assignment.application_id

@@ -120,15 +120,16 @@ class ReviewSchema(ma.Schema):
 
 
 class ReviewInputSchema(ma.Schema):
-    scores = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), load_default=dict,
+    scores = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), load_default=None,
                             metadata={"description": "Points per criterion code: numbers from 0 to the criterion's "
-                                                     "max_points, at most two decimals (null or absent: not scored "
-                                                     "yet). Replaces the saved scores."})
-    comments = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), load_default=dict,
+                                                     "max_points, at most two decimals (a null value: not scored "
+                                                     "yet). Replaces the saved scores; left out, they are kept."})
+    comments = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), load_default=None,
                               metadata={"description": "Comment per criterion code (at most 5000 characters). "
-                                                       "Replaces the saved comments."})
-    summary = ma.fields.String(load_default="", allow_none=True,
-                               metadata={"description": "The overall assessment (at most 10000 characters)."})
+                                                       "Replaces the saved comments; left out, they are kept."})
+    summary = ma.fields.String(load_default=None, allow_none=True,
+                               metadata={"description": "The overall assessment (at most 10000 characters); left "
+                                                        "out, the saved one is kept."})
     submit = ma.fields.Boolean(load_default=False, metadata={
         "description": "After saving, submit and lock the review. Refused with 409 and reasons while a criterion "
                        "is unscored or the summary empty; the draft stays saved."})
@@ -245,8 +246,12 @@ def put_review(data, assignment_id: int):
     """Save the scores, comments and summary (replacing what was saved); with ``submit``, then submit and
     lock the review."""
     assignment = _reading(get_own_assignment(current_user, assignment_id))
-    save_review(assignment, current_user, scores=data["scores"], comments=data["comments"],
-                summary=data["summary"] or "", expected_version=data["version"])
+    saved = assignment.review
+    save_review(assignment, current_user,
+                scores=data["scores"] if data["scores"] is not None else dict(saved.scores if saved else {}),
+                comments=data["comments"] if data["comments"] is not None else dict(saved.comments if saved else {}),
+                summary=data["summary"] if data["summary"] is not None else (saved.summary if saved else ""),
+                expected_version=data["version"])
     db.session.commit()
     if data["submit"]:
         assignment = get_own_assignment(current_user, assignment_id)
