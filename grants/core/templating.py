@@ -26,6 +26,11 @@ def format_points(value) -> str:
     return babel_format_decimal(Decimal(str(value)), format="#,##0.##")
 
 
+def format_day(value) -> str:
+    """A calendar date in the user's language (1. decembris 2026 / 1 December 2026)."""
+    return format_date(value, "long") if value is not None else ""
+
+
 def format_when(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC datetime shown in the configured timezone (Europe/Riga) and the user's language."""
     if value is None:
@@ -46,6 +51,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.filters["points"] = format_points
+    app.jinja_env.filters["day"] = format_day
 
     @app.context_processor
     def inject_globals():
