@@ -27,6 +27,9 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
         app.config["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
     app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
 
+    from grants.core.input_guard import register_id_converter
+
+    register_id_converter(app)
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -63,6 +66,9 @@ def _init_extensions(app: Flask) -> None:
     workflow_engine.init_app(app)
     register_template_helpers(app)
     register_request_id(app)
+    from grants.core.input_guard import register_input_guard
+
+    register_input_guard(app)
 
     from grants.api import init_api
 

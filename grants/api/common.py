@@ -6,6 +6,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from grants.core.db import db
+from grants.core.input_guard import MAX_ID
 from grants.core.security import roles_required
 
 BEARER = [{"bearerAuth": []}]
@@ -13,6 +14,10 @@ BEARER = [{"bearerAuth": []}]
 
 #: Endpoint decorator: the bearer of a valid token, holding one of the roles when given (401, then 403).
 authenticated = roles_required
+
+
+#: Ids in request bodies: INTEGER columns on every database.
+valid_id = ma.validate.Range(min=1, max=MAX_ID, error="Not a valid id.")
 
 
 class PageArgs(ma.Schema):

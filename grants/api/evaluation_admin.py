@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, PageArgs, authenticated, page_schema
+from grants.api.common import BEARER, PageArgs, authenticated, page_schema, valid_id
 from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
@@ -89,7 +89,8 @@ class CallEvaluatorSchema(ma.Schema):
 
 
 class CallEvaluatorAddSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True, metadata={"description": "A user holding the evaluator role"})
+    user_id = ma.fields.Integer(required=True, validate=valid_id,
+                                metadata={"description": "A user holding the evaluator role"})
 
 
 class CallAssignmentSchema(ma.Schema):
@@ -135,7 +136,7 @@ class AutoAssignResultSchema(ma.Schema):
 class ReassignInputSchema(ma.Schema):
     comment = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000),
                                metadata={"description": "Why the assignment is withdrawn (required)"})
-    evaluator_id = ma.fields.Integer(load_default=None, allow_none=True,
+    evaluator_id = ma.fields.Integer(load_default=None, allow_none=True, validate=valid_id,
                                      metadata={"description": "The new evaluator; left out: the least loaded "
                                                               "pool member free of conflicts"})
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, PageArgs, authenticated, page_of, page_schema
+from grants.api.common import BEARER, PageArgs, authenticated, page_of, page_schema, valid_id
 from grants.applications.models import Application
 from grants.core.db import db
 from grants.core.errors import PermissionDenied, TransitionNotAllowed, UserInputError
@@ -148,7 +148,7 @@ class RelationSchema(ma.Schema):
 
 
 class RelationInputSchema(ma.Schema):
-    organisation_id = ma.fields.Integer(load_default=None, allow_none=True,
+    organisation_id = ma.fields.Integer(load_default=None, allow_none=True, validate=valid_id,
                                         metadata={"description": "The organisation (or give registration_number)."})
     registration_number = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=50),
                                            metadata={"description": "The organisation's registration number, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from grants.api.common import PageArgs
+from grants.api.common import PageArgs, valid_id
 from grants.workflows.engine import state_label, status_label
 from grants.workflows.schemas import FireSchema
 
@@ -70,9 +70,9 @@ class _ApplicationFieldsSchema(ma.Schema):
 
 
 class ApplicationCreateSchema(_ApplicationFieldsSchema):
-    call_id = ma.fields.Integer(required=True)
-    organisation_id = ma.fields.Integer(required=True)
-    initiative_id = ma.fields.Integer(load_default=None, allow_none=True,
+    call_id = ma.fields.Integer(required=True, validate=valid_id)
+    organisation_id = ma.fields.Integer(required=True, validate=valid_id)
+    initiative_id = ma.fields.Integer(load_default=None, allow_none=True, validate=valid_id,
                                       metadata={"description": "An initiative of the organisation; new when absent."})
     si_stage = ma.fields.String(required=True, validate=ma.validate.Length(max=40))
     title = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=300)])

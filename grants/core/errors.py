@@ -194,6 +194,12 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         return handle_grants_error(Conflict())
 
+    @app.errorhandler(OverflowError)
+    def handle_huge_number(error: OverflowError):
+        """A number too large for the database (an id in a path, say) names nothing stored: not found."""
+        db.session.rollback()
+        return handle_grants_error(NotFound())
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         if app.testing:

@@ -24,6 +24,7 @@ MARSHMALLOW_TEMPLATES = [
     _l("Not a valid number."),
     _l("Number too large."),
     _l("Not a valid integer."),
+    _l("Not a valid id."),
     _l("Special numeric values (nan or infinity) are not permitted."),
     _l("Not a valid boolean."),
     _l("Not a valid datetime."),
