@@ -25,11 +25,20 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
+def count_of(query: sa.Select) -> int:
+    """How many rows ``query`` gives, whatever it selects."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+
+
+def window(query: sa.Select, page: int, per_page: int) -> sa.Select:
+    """The rows of page ``page`` (from 1)."""
+    return query.limit(per_page).offset((page - 1) * per_page)
+
+
 def page_of(query: sa.Select, page: int, per_page: int) -> dict:
-    """``{items, total, page}`` for a select; two queries whatever the size."""
-    total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    items = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
-    return {"items": items, "total": total, "page": page}
+    """``{items, total, page}`` for a select of objects; two queries whatever the size."""
+    items = db.session.execute(window(query, page, per_page)).unique().scalars().all()
+    return {"items": items, "total": count_of(query), "page": page}
 
 
 def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:

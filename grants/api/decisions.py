@@ -14,22 +14,14 @@ from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
 from grants.decisions.models import Decision, Outcome
-from grants.decisions.services import decide, latest_decision, today
+from grants.decisions.services import RANKING_ROLES, decide, result_of, today
 from grants.evaluations.ranking import RankRow, ranking
-from grants.evaluations.services import feedback
 from grants.users.models import RoleCode
 
 blp = Blueprint("api_decisions", __name__, description="The ranked list of a call and the committee's decisions")
 
-RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
-
-
 def _money(**kwargs) -> ma.fields.Decimal:
     return ma.fields.Decimal(as_string=True, places=2, **kwargs)
-
-
-def _number(**kwargs) -> ma.fields.Float:
-    return ma.fields.Float(**kwargs)
 
 
 # --- ranking -----------------------------------------------------------------------------------------
@@ -46,7 +38,7 @@ class RankingRowSchema(ma.Schema):
     title = ma.fields.String()
     organisation = ma.fields.String(metadata={"description": "The applicant organisation's name."})
     state = ma.fields.String(metadata={"description": "The application's workflow state."})
-    final_score = _number(allow_none=True, metadata={"description": "The consolidated score (null until "
+    final_score = ma.fields.Float(allow_none=True, metadata={"description": "The consolidated score (null until "
                                                                     "consolidated)."})
     reviews = ma.fields.Integer(metadata={"description": "Submitted reviews."})
     needs_third = ma.fields.Boolean(metadata={"description": "The totals differ by more than the discrepancy "
@@ -125,7 +117,7 @@ class FundingDecisionSchema(ma.Schema):
     recommended = ma.fields.String(allow_none=True, metadata={"description": "What the ranking recommended when "
                                                                            "the decision was taken."})
     rank = ma.fields.Integer(allow_none=True)
-    final_score = _number(allow_none=True)
+    final_score = ma.fields.Float(allow_none=True)
     departs_from_ranking = ma.fields.Boolean()
     state = ma.fields.String(metadata={"description": "The application's state after the decision."})
 
@@ -133,17 +125,17 @@ class FundingDecisionSchema(ma.Schema):
 class DecisionCriterionFeedbackSchema(ma.Schema):
     code = ma.fields.String()
     title = ma.fields.String()
-    points = _number(allow_none=True, metadata={"description": "Consolidated points."})
-    max_points = _number()
-    minimum = _number(allow_none=True)
+    points = ma.fields.Float(allow_none=True, metadata={"description": "Consolidated points."})
+    max_points = ma.fields.Float()
+    minimum = ma.fields.Float(allow_none=True)
     below_minimum = ma.fields.Boolean()
     comments = ma.fields.List(ma.fields.String(), metadata={"description": "The evaluators' comments, anonymous."})
 
 
 class DecisionFeedbackSchema(ma.Schema):
-    final_score = _number()
-    max_total = _number()
-    threshold = _number()
+    final_score = ma.fields.Float()
+    max_total = ma.fields.Float()
+    threshold = ma.fields.Float()
     above_threshold = ma.fields.Boolean()
     criteria = ma.fields.List(ma.fields.Nested(DecisionCriterionFeedbackSchema))
     summaries = ma.fields.List(ma.fields.String(), metadata={"description": "The evaluators' summaries, "
@@ -199,13 +191,9 @@ def decide_(data, application_id: int):
 def read(application_id: int):
     """The decision in force with the consolidated anonymous assessment and, after a rejection, the appeal
     deadline. Evaluators are never named; the committee member only to staff."""
-    from grants.eligibility.services import appeal_deadline
-
     application = get_readable(current_user, application_id)
-    decision = latest_decision(application)
-    if decision is None:
+    result = result_of(application)
+    if result is None:
         raise NotFound()
-    data = _dump(decision, application, staff=current_user.is_staff)
-    data["feedback"] = feedback(application)
-    data["appeal_deadline"] = appeal_deadline(application) if application.state == "rejected" else None
-    return data
+    return {**_dump(result.decision, application, staff=current_user.is_staff), "feedback": result.feedback,
+            "appeal_deadline": result.appeal_deadline}

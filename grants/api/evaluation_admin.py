@@ -8,12 +8,11 @@ staff member reads the rubric.
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, PageArgs, authenticated, page_schema, valid_id
+from grants.api.common import BEARER, PageArgs, authenticated, count_of, page_schema, valid_id, window
 from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
@@ -241,10 +240,6 @@ def _rubric(call: Call) -> dict:
             "rubric_hash": services.rubric_hash(call)}
 
 
-def _count(query: sa.Select) -> sa.Select:
-    return sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-
-
 def _officer_assignment(assignment_id: int) -> Assignment:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
@@ -291,9 +286,8 @@ def replace_rubric(data, call_id: int):
 def list_pool(args, call_id: int):
     """The call's evaluator pool, by name, with each member's open workload."""
     query = board.pool_query(_call(call_id))
-    total = db.session.execute(_count(query)).scalar_one()
-    rows = db.session.execute(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
-    return {"items": [board.pool_item(row) for row in rows], "total": total, "page": args["page"]}
+    rows = db.session.execute(window(query, args["page"], args["per_page"])).all()
+    return {"items": [board.pool_item(row) for row in rows], "total": count_of(query), "page": args["page"]}
 
 
 @blp.route("/calls/<int:call_id>/evaluators", methods=["POST"])
@@ -341,9 +335,8 @@ def list_assignments(args, call_id: int):
         query = query.where(Assignment.state == args["status"])
     if args.get("application_id") is not None:
         query = query.where(Assignment.application_id == args["application_id"])
-    total = db.session.execute(_count(query)).scalar_one()
-    rows = board.assignment_rows(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"]))
-    return {"items": [board.assignment_item(row) for row in rows], "total": total, "page": args["page"]}
+    rows = board.assignment_rows(window(query, args["page"], args["per_page"]))
+    return {"items": [board.assignment_item(row) for row in rows], "total": count_of(query), "page": args["page"]}
 
 
 @blp.route("/calls/<int:call_id>/assignments/auto", methods=["POST"])

@@ -15,9 +15,10 @@ from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, PageArgs, authenticated, page_of, page_schema, valid_id
 from grants.applications.models import Application
+from grants.calls.schemas import rubric_for_api
 from grants.core.db import db
-from grants.core.errors import PermissionDenied, TransitionNotAllowed, UserInputError
-from grants.evaluations.models import Assignment, Relation, Review
+from grants.core.errors import PermissionDenied, TransitionNotAllowed
+from grants.evaluations.models import ASSIGNMENT_STATES, Assignment, Relation, Review
 from grants.evaluations.rubrics import rubric_for
 from grants.evaluations.services import (
     declare,
@@ -27,22 +28,11 @@ from grants.evaluations.services import (
     save_review,
     submit_review,
 )
-from grants.organisations.models import Organisation
 from grants.users.models import RoleCode
 from grants.workflows.engine import state_label
 
 blp = Blueprint("api_evaluations", __name__,
                 description="Evaluators: own assignments, conflict-of-interest declarations, reviews, relations")
-
-#: The states of the assignment workflow (grants/workflows/definitions/assignment_v1.yaml).
-ASSIGNMENT_STATES = ("assigned", "accepted", "submitted", "recused", "withdrawn")
-
-
-def _number(value):
-    """Points as JSON numbers: whole ones as integers, others as floats."""
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 # --- schemas ----------------------------------------------------------------------------------------
@@ -89,9 +79,7 @@ class AssignmentDetailSchema(AssignmentSchema):
                                                                       "weight, min_points}]."})
 
     def _criteria(self, assignment: Assignment) -> list[dict]:
-        return [{"code": c.code, "title": c.title, "guidance": c.guidance, "max_points": _number(c.max_points),
-                 "weight": _number(c.weight), "min_points": _number(c.min_points)}
-                for c in rubric_for(assignment.application).criteria]
+        return rubric_for_api(assignment.application.call.rubric, assignment.application.si_stage)
 
 
 class DeclarationSchema(ma.Schema):
@@ -286,16 +274,8 @@ def list_relations(args):
 def add_relation(data):
     """Declare a relation with an organisation (by id or registration number); declaring it again updates
     the description."""
-    organisation_id = data["organisation_id"]
-    number = (data["registration_number"] or "").strip()
-    if number:
-        organisation_id = db.session.scalar(
-            sa.select(Organisation.id).where(Organisation.registration_number == number)
-            .order_by(Organisation.country != "LV", Organisation.id).limit(1))
-        if organisation_id is None:
-            raise UserInputError(fields={"registration_number": [
-                _("No organisation with this registration number is registered.")]})
-    relation = declare_relation(current_user, organisation_id or 0, data["description"])
+    relation = declare_relation(current_user, data["organisation_id"], data["description"],
+                                registration_number=data["registration_number"])
     db.session.commit()
     return relation
 

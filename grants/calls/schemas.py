@@ -71,10 +71,11 @@ class CallDetailSchema(CallSchema):
 
 
 def rubric_for_api(rubric: dict | None, si_stage: str | None = None) -> list[dict]:
-    from grants.evaluations.rubrics import rubric_of
+    """The criteria that apply at ``si_stage`` (the call's own without one), titles in the request's language."""
+    from grants.evaluations.rubrics import plain_number, rubric_of
 
-    return [{"code": c.code, "title": c.title, "guidance": c.guidance, "max_points": float(c.max_points),
-             "weight": float(c.weight), "min_points": float(c.min_points) if c.min_points is not None else None}
+    return [{"code": c.code, "title": c.title, "guidance": c.guidance, "max_points": plain_number(c.max_points),
+             "weight": plain_number(c.weight), "min_points": plain_number(c.min_points)}
             for c in rubric_of(rubric, si_stage).criteria]
 
 

@@ -8,19 +8,24 @@ tells the applicant. This module shapes the committee's input and reports proble
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from grants.applications.models import Application
 from grants.core.db import db, to_money
 from grants.core.errors import TransitionNotAllowed, UserInputError
 from grants.decisions.models import OUTCOME_TRIGGERS, Decision, Outcome
-from grants.workflows.engine import fire
+from grants.users.models import RoleCode
+from grants.workflows.engine import definition_for, fire
 
+#: Who reads the ranked list (pages and API).
+RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
 #: Guard reason codes that are really a problem with one field of the committee's input.
 FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on"}
 
@@ -101,11 +106,44 @@ def decide(application: Application, actor, data: dict[str, Any]) -> Decision:
     return latest_decision(application)
 
 
+def decidable_states(call) -> frozenset[str]:
+    """The states of the call's workflow the committee's approve, put on reserve or reject leave from."""
+    triggers = set(OUTCOME_TRIGGERS.values())
+    return frozenset(source for t in definition_for(call).transitions if t.trigger in triggers for source in t.sources)
+
+
+def is_decidable(application: Application) -> bool:
+    return application.state in decidable_states(application.call)
+
+
 def latest_decision(application: Application) -> Decision | None:
     return db.session.scalar(sa.select(Decision).where(Decision.application_id == application.id)
-                             .order_by(Decision.id.desc()).limit(1))
+                             .options(joinedload(Decision.decided_by)).order_by(Decision.id.desc()).limit(1))
 
 
 def decisions_of(application: Application) -> list[Decision]:
+    """Every decision on the application, oldest first, with who took it (one query)."""
     return list(db.session.scalars(sa.select(Decision).where(Decision.application_id == application.id)
-                                   .order_by(Decision.id)))
+                                   .options(joinedload(Decision.decided_by)).order_by(Decision.id)))
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the applicant is told: the decision in force, the evaluators' consolidated anonymous
+    assessment and, while the application stands rejected, until when it may be appealed."""
+
+    decision: Decision
+    feedback: dict[str, Any] | None
+    appeal_deadline: datetime | None
+
+
+def result_of(application: Application) -> Result | None:
+    """The application's result once the committee decided (None before)."""
+    from grants.eligibility.services import appeal_deadline
+    from grants.evaluations.services import feedback
+
+    decision = latest_decision(application)
+    if decision is None:
+        return None
+    deadline = appeal_deadline(application) if application.state == "rejected" else None
+    return Result(decision=decision, feedback=feedback(application), appeal_deadline=deadline)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,17 +18,21 @@ from grants.core.db import db
 from grants.core.errors import NotFound, TransitionNotAllowed, UserInputError
 from grants.core.security import roles_required
 from grants.decisions.forms import DecisionForm
-from grants.decisions.models import Decision, Outcome
-from grants.decisions.services import decide, decisions_of, latest_decision, today
+from grants.decisions.services import (
+    RANKING_ROLES,
+    decidable_states,
+    decide,
+    decisions_of,
+    is_decidable,
+    result_of,
+    today,
+)
 from grants.evaluations.ranking import RankRow, ranking, row_for, tie_break_text
 from grants.evaluations.rubrics import rubric_of
-from grants.users.models import RoleCode, User
+from grants.evaluations.services import feedback
+from grants.users.models import RoleCode
 
 bp = Blueprint("decisions", __name__)
-
-RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
-#: States a committee decision can be recorded in (the workflow's approve, put_on_reserve, reject).
-DECIDABLE_STATES = ("evaluated", "reserve")
 
 
 @dataclass
@@ -86,7 +89,7 @@ def ranking_page(call_id: int):
     rows = ranking(call)
     return render_template("decisions/ranking.html", call=call, envelopes=envelopes(call, rows),
                            tie_break=tie_break_text(call), minima=lambda row: minima_titles(call, row),
-                           deciding=current_user.has_role(RoleCode.COMMITTEE), decidable=DECIDABLE_STATES)
+                           deciding=current_user.has_role(RoleCode.COMMITTEE), decidable=decidable_states(call))
 
 
 @bp.route("/applications/<int:application_id>/decision", methods=["GET", "POST"])
@@ -126,33 +129,27 @@ def decision(application_id: int):
         form.outcome.data = row.recommendation if row is not None and row.recommendation else None
         form.amount.data = f"{application.requested_amount:.2f}"
         form.decided_on.data = today()
-    history = decisions_of(application)
-    # the committee members who decided, in one query
-    deciders = dict(db.session.execute(sa.select(User.id, User.name).where(
-        User.id.in_({d.decided_by_id for d in history}))).all()) if history else {}
     return render_template("decisions/decision.html", application=application, row=row, form=form, error=error,
-                           reasons=reasons, history=history, deciders=deciders, feedback=_feedback(application),
-                           decidable=application.state in DECIDABLE_STATES,
+                           reasons=reasons, history=decisions_of(application), feedback=feedback(application),
+                           decidable=is_decidable(application),
                            minima=minima_titles(application.call, row) if row else []), status
-
-
-def _feedback(application: Application) -> dict[str, Any] | None:
-    from grants.evaluations.services import feedback
-
-    return feedback(application)
 
 
 @bp.app_template_global()
 def decision_result(application: Application) -> dict[str, Any] | None:
-    """What the application's page shows once the committee decided: the decision in force, the
-    consolidated anonymous feedback and, for a rejection, the appeal deadline (``None`` before)."""
-    from grants.eligibility.services import appeal_deadline
+    """What the application's page shows once the committee decided (``None`` before): the
+    decision in force, the consolidated anonymous feedback and, for a rejection, the appeal deadline."""
     from grants.notifications.services import local_time
 
-    decision: Decision | None = latest_decision(application)
-    if decision is None:
+    result = result_of(application)
+    if result is None:
         return None
-    rejected = decision.outcome == Outcome.REJECTED and application.state == "rejected"
-    return {"decision": decision, "feedback": _feedback(application),
-            "appeal_deadline": local_time(appeal_deadline(application)) if rejected else None,
+    return {"decision": result.decision, "feedback": result.feedback,
+            "appeal_deadline": local_time(result.appeal_deadline) if result.appeal_deadline else None,
             "show_decider": current_user.is_authenticated and current_user.is_staff}
+
+
+@bp.app_template_global("may_decide")
+def may_decide(application: Application) -> bool:
+    """Whether the current user may record the committee's decision on ``application`` now."""
+    return current_user.is_authenticated and current_user.has_role(RoleCode.COMMITTEE) and is_decidable(application)

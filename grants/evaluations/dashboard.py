@@ -21,16 +21,22 @@ from flask_babel import gettext as _
 from grants.applications.models import Application
 from grants.calls.models import Call
 from grants.core.db import db, utcnow
-from grants.evaluations.models import ACTIVE_STATES, OPEN_STATES, Assignment, EvaluationResult, PoolMember, Review
-from grants.evaluations.ranking import RANKED_STATES, RankRow, ranking
+from grants.evaluations.models import (
+    ACTIVE_STATES,
+    ASSIGNMENT_STATES,
+    OPEN_STATES,
+    Assignment,
+    EvaluationResult,
+    PoolMember,
+    Review,
+)
+from grants.evaluations.ranking import RankRow, is_ranked, ranking
 from grants.evaluations.rubrics import rubric_of
-from grants.evaluations.services import EVALUATION_STATE
+from grants.evaluations.services import EVALUATION_STATE, wanted
 from grants.organisations.models import Organisation
 from grants.users.models import User
 from grants.workflows.engine import get_definition
 
-#: The order of assignment states on the pages (the workflow's own order).
-ASSIGNMENT_STATES = ("assigned", "accepted", "submitted", "recused", "withdrawn")
 #: Rows of the ranking's top shown per SI stage on the dashboard.
 TOP_RANKS = 5
 
@@ -148,12 +154,7 @@ def assignments_query(call: Call) -> sa.Select:
 
 def assignment_rows(query: sa.Select) -> list[AssignmentRow]:
     now = utcnow()
-    return [AssignmentRow(*row[:8], total=_points(row[8]), now=now) for row in db.session.execute(query)]
-
-
-def _points(value) -> Decimal | None:
-    """A total as a column select reads it: the Points type already gives a Decimal (or None)."""
-    return value
+    return [AssignmentRow(*row, now=now) for row in db.session.execute(query)]
 
 
 @dataclass
@@ -283,12 +284,6 @@ def _assignment_states(call: Call) -> list[Bar]:
     return _bars(items)
 
 
-def _scored_applications() -> sa.ColumnElement[bool]:
-    """Applications that are (or were) scored: the ranked states, an appeal only against a rejection."""
-    return sa.or_(Application.state.in_([s for s in RANKED_STATES if s != "appealed"]),
-                  sa.and_(Application.state == "appealed", Application.appealed_from == "rejected"))
-
-
 def _reviews_required(call: Call) -> int:
     """Reviews the call's applications in (or past) evaluation need: the required number each, plus
     one per discrepancy (a third evaluator)."""
@@ -296,7 +291,7 @@ def _reviews_required(call: Call) -> int:
         sa.select(sa.func.count(Application.id),
                   sa.func.coalesce(sa.func.sum(sa.case((EvaluationResult.discrepancy.is_(True), 1), else_=0)), 0))
         .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
-        .where(Application.call_id == call.id, _scored_applications())).one()
+        .where(Application.call_id == call.id, is_ranked())).one()
     return applications * rubric_of(call.rubric).evaluators_required + int(thirds or 0)
 
 
@@ -320,7 +315,7 @@ def _discrepancies(call: Call) -> list[dict[str, Any]]:
                 .where(Assignment.call_id == call.id, Assignment.state == "submitted",
                        Review.submitted_at.is_not(None), Review.application_id.in_([r[0] for r in rows]))
                 .order_by(Review.application_id, Review.id)):
-            totals[app_id].append(_points(total))
+            totals[app_id].append(total)
     return [{"application_id": app_id, "title": title, "organisation": organisation,
              "totals": totals.get(app_id, []), "third_assigned": bool(assigned)}
             for app_id, title, organisation, assigned in rows]
@@ -343,10 +338,10 @@ def short_of_evaluators(call: Call) -> list[dict[str, Any]]:
         .order_by(Application.id)).all()
     short = []
     for app_id, title, organisation, assigned, third in rows:
-        wanted = required + (1 if third else 0)
-        if assigned < wanted:
+        missing = wanted(required, bool(third)) - assigned
+        if missing > 0:
             short.append({"application_id": app_id, "title": title, "organisation": organisation,
-                          "assigned": assigned, "missing": wanted - assigned})
+                          "assigned": assigned, "missing": missing})
     return short
 
 

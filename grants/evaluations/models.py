@@ -54,6 +54,8 @@ class Relation(TimestampMixin, db.Model):
     __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id"),)
 
 
+#: Every state of the assignment workflow (grants/workflows/definitions/assignment_v1.yaml), in its order.
+ASSIGNMENT_STATES = ("assigned", "accepted", "submitted", "recused", "withdrawn")
 #: Assignment states that still count: the evaluator is expected to (or did) review.
 ACTIVE_STATES = ("assigned", "accepted", "submitted")
 #: Assignment states in which the evaluator may read the application (declared no conflict).

@@ -36,6 +36,13 @@ from grants.organisations.models import Organisation
 RANKED_STATES = ("in_evaluation", "evaluated", "reserve", "approved", "rejected", "contracted", "in_implementation",
                  "final_report_submitted", "gate_review", "completed", "closed_at_gate", "terminated", "appealed")
 
+def is_ranked() -> sa.ColumnElement[bool]:
+    """Applications that were (or are being) scored: the ranked states, an appeal only against a
+    rejection (one against ineligibility was never scored)."""
+    return sa.or_(Application.state.in_([s for s in RANKED_STATES if s != "appealed"]),
+                  sa.and_(Application.state == "appealed", Application.appealed_from == "rejected"))
+
+
 #: What the ranking recommends the committee decide.
 APPROVE, RESERVE, REJECT = "approved", "reserve", "rejected"
 
@@ -81,7 +88,7 @@ def _query(call: Call, si_stage: str | None) -> sa.Select:
               .where(Decision.application_id.in_(in_call)).group_by(Decision.application_id).subquery())
     query = (
         sa.select(Application.id, Application.title, Organisation.name, Application.si_stage, Application.state,
-                  Application.appealed_from, Application.requested_amount, first.c.first,
+                  Application.requested_amount, first.c.first,
                   EvaluationResult.final_score, EvaluationResult.above_threshold, EvaluationResult.needs_third,
                   EvaluationResult.discrepancy,
                   # As text: parsed only for the few rows that failed a minimum ("[]" for the others).
@@ -93,7 +100,7 @@ def _query(call: Call, si_stage: str | None) -> sa.Select:
         .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
         .outerjoin(latest, latest.c.application_id == Application.id)
         .outerjoin(Decision, Decision.id == latest.c.id)
-        .where(Application.call_id == call.id, Application.state.in_(RANKED_STATES))
+        .where(Application.call_id == call.id, is_ranked())
     )
     if si_stage:
         query = query.where(Application.si_stage == si_stage)
@@ -105,10 +112,8 @@ def ranking(call: Call, si_stage: str | None = None) -> list[RankRow]:
     in the call's order."""
     envelopes = {stage.si_stage: stage.envelope for stage in call.stages}
     rows: list[RankRow] = []
-    for (app_id, title, organisation, stage, state, appealed_from, requested, submitted_at, score, above, third,
+    for (app_id, title, organisation, stage, state, requested, submitted_at, score, above, third,
          discrepancy, minima, reviews, outcome, amount) in db.session.execute(_query(call, si_stage)):
-        if state == "appealed" and appealed_from != "rejected":
-            continue  # an appeal against ineligibility was never scored
         rows.append(RankRow(application_id=app_id, title=title, organisation=organisation, si_stage=stage,
                             state=state, requested_amount=requested, submitted_at=submitted_at, final_score=score,
                             reviews=reviews or 0, needs_third=bool(third), discrepancy=bool(discrepancy),

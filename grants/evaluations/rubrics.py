@@ -147,12 +147,12 @@ def _criteria(raw: Any, path: str, errors: dict[str, list[str]]) -> list[dict[st
         clean.append({"code": code, "title_lv": title_lv[:300], "title_en": title_en[:300],
                       "guidance_lv": str(item.get("guidance_lv") or "").strip()[:3000],
                       "guidance_en": str(item.get("guidance_en") or "").strip()[:3000],
-                      "max_points": _number(max_points), "weight": _number(weight),
-                      "min_points": _number(minimum)})
+                      "max_points": plain_number(max_points), "weight": plain_number(weight),
+                      "min_points": plain_number(minimum)})
     return clean
 
 
-def _number(value: Decimal | None) -> int | float | None:
+def plain_number(value: Decimal | None) -> int | float | None:
     """JSON keeps numbers: whole ones as integers, others as floats of at most two decimals."""
     if value is None:
         return None
@@ -165,7 +165,7 @@ def _threshold(raw: Any, criteria: list[dict[str, Any]], path: str, errors: dict
     if threshold is None or threshold < 0 or (criteria and threshold > maximum):
         errors[path] = [_("The pass threshold is a number between 0 and the highest possible total (%(max)s).",
                           max=maximum)]
-    return _number(threshold) if threshold is not None else None
+    return plain_number(threshold) if threshold is not None else None
 
 
 def validate_rubric(data: Any, stage_codes: list[str] | None = None) -> dict[str, Any]:
@@ -209,7 +209,7 @@ def validate_rubric(data: Any, stage_codes: list[str] | None = None) -> dict[str
         errors["tie_break"] = [_("Choose one of the tie-break rules.")]
     if errors:
         raise RubricError(fields=errors)
-    clean.update(evaluators_required=required, discrepancy_percent=_number(percent), review_days=days,
+    clean.update(evaluators_required=required, discrepancy_percent=plain_number(percent), review_days=days,
                  tie_break=tie_break)
     return clean
 

@@ -44,7 +44,7 @@ from grants.evaluations.models import (
     Relation,
     Review,
 )
-from grants.evaluations.rubrics import Rubric, decimal, rubric_for, two_places, validate_rubric
+from grants.evaluations.rubrics import Rubric, decimal, plain_number, rubric_for, two_places, validate_rubric
 from grants.organisations.models import Membership, Organisation
 from grants.users.models import Role as RoleRow
 from grants.users.models import RoleCode, User, user_roles
@@ -163,12 +163,22 @@ def relations_of(user: User) -> list[Relation]:
                                    .order_by(Relation.id)).unique())
 
 
-def declare_relation(user: User, organisation_id: int, description: str) -> Relation:
-    """An evaluator's standing declaration: never assign me this organisation's applications."""
+def declare_relation(user: User, organisation_id: int | None, description: str,
+                     registration_number: str | None = None) -> Relation:
+    """An evaluator's standing declaration: never assign me this organisation's applications. The
+    organisation is given by id, or by registration number (a Latvian one first, should two
+    countries share the number)."""
     description = (description or "").strip()
     errors: dict[str, list[str]] = {}
+    number = (registration_number or "").strip()
+    if number:
+        organisation_id = db.session.scalar(
+            sa.select(Organisation.id).where(Organisation.registration_number == number)
+            .order_by(Organisation.country != "LV", Organisation.id).limit(1))
+        if organisation_id is None:
+            errors["registration_number"] = [_("No organisation with this registration number is registered.")]
     organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-    if organisation is None:
+    if organisation is None and not errors:
         errors["organisation_id"] = [_("Choose an organisation.")]
     if not description:
         errors["description"] = [_("Describe the relation (for example: board member, employee, relative).")]
@@ -285,11 +295,15 @@ def _create(application: Application, evaluator: User, actor, reason: str, repla
     return assignment
 
 
+def wanted(required: int, needs_third: bool) -> int:
+    """Evaluators an application wants: the call's number, plus one while a discrepancy waits for a third."""
+    return required + (1 if needs_third else 0)
+
+
 def needed(application: Application, result: EvaluationResult | None, active: int) -> int:
-    """How many more evaluators ``application`` needs: the call's number, plus one while a
-    discrepancy waits for a third evaluator."""
-    wanted = rubric_for(application).evaluators_required + (1 if result is not None and result.needs_third else 0)
-    return max(wanted - active, 0)
+    """How many more evaluators ``application`` needs than the ``active`` assignments it has."""
+    required = rubric_for(application).evaluators_required
+    return max(wanted(required, result is not None and result.needs_third) - active, 0)
 
 
 def _lock_call(call: Call) -> None:
@@ -417,9 +431,9 @@ def _clean_review(rubric: Rubric, scores: Any, comments: Any, summary: Any) -> t
         number = decimal(value)
         if number is None or number < 0 or number > criterion.max_points or number != two_places(number):
             errors[f"scores.{code}"] = [_("Give a number from 0 to %(max)s (at most two decimals).",
-                                          max=_plain_number(criterion.max_points))]
+                                          max=plain_number(criterion.max_points))]
             continue
-        clean_scores[criterion.code] = _plain_number(number)
+        clean_scores[criterion.code] = plain_number(number)
     clean_comments: dict[str, str] = {}
     if not isinstance(comments, dict):
         errors["comments"] = [_("Comments are given per criterion code.")]
@@ -437,9 +451,6 @@ def _clean_review(rubric: Rubric, scores: Any, comments: Any, summary: Any) -> t
         raise UserInputError(fields=errors)
     return clean_scores, clean_comments, (summary or "").strip()
 
-
-def _plain_number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def review_for(assignment: Assignment) -> Review | None:
@@ -561,7 +572,7 @@ def consolidate(application: Application) -> EvaluationResult | None:
     used = two_closest(reviews) if len(reviews) > rubric.evaluators_required else reviews
     result.needs_third = False
     result.final_score = _average([r.total for r in used])
-    result.criteria = {c.code: _plain_number(_average([decimal(r.scores.get(c.code)) or Decimal(0) for r in used]))
+    result.criteria = {c.code: plain_number(_average([decimal(r.scores.get(c.code)) or Decimal(0) for r in used]))
                        for c in rubric.criteria}
     result.failed_minima = [c.code for c in rubric.criteria
                             if c.min_points is not None and decimal(result.criteria[c.code]) < c.min_points]
@@ -619,7 +630,7 @@ def feedback(application: Application) -> dict[str, Any] | None:
         "final_score": result.final_score, "max_total": rubric.max_total, "threshold": rubric.threshold,
         "above_threshold": result.above_threshold,
         "criteria": [{"code": c.code, "title": c.title, "points": result.criteria.get(c.code),
-                      "max_points": _plain_number(c.max_points), "minimum": c.min_points,
+                      "max_points": plain_number(c.max_points), "minimum": c.min_points,
                       "below_minimum": c.code in (result.failed_minima or []),
                       "comments": [r.comments[c.code] for r in reviews if (r.comments or {}).get(c.code)]}
                      for c in rubric.criteria],

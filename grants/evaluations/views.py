@@ -293,15 +293,9 @@ def relations():
         return _relations_page(form)
     if not form.validate_on_submit():
         return _relations_page(form, 422)
-    organisation_id = form.organisation_id.data or None
-    number = (form.registration_number.data or "").strip()
-    if number:
-        organisation_id = organisation_by_number(number)
-        if organisation_id is None:
-            form.registration_number.errors = [_("No organisation with this registration number is registered.")]
-            return _relations_page(form, 422)
     try:
-        relation = declare_relation(current_user, organisation_id or 0, form.description.data or "")
+        relation = declare_relation(current_user, form.organisation_id.data or None, form.description.data or "",
+                                    registration_number=form.registration_number.data)
     except UserInputError as refused:
         db.session.rollback()
         for key, messages in refused.fields.items():
@@ -312,12 +306,6 @@ def relations():
     flash(_("The relation with %(name)s has been recorded: you will not be assigned its applications.",
             name=relation.organisation.name), "success")
     return redirect(url_for("evaluations.relations"))
-
-
-def organisation_by_number(number: str) -> int | None:
-    """The organisation registered under ``number`` (a Latvian one first, should two countries share it)."""
-    return db.session.scalar(sa.select(Organisation.id).where(Organisation.registration_number == number)
-                             .order_by((Organisation.country != "LV"), Organisation.id).limit(1))
 
 
 @bp.post("/relations/<int:relation_id>/remove")
