@@ -7,7 +7,7 @@ reads: organisations, initiatives, submissions, two or three submitted reviews (
 assignments) per application, consolidated results (some below the threshold or a criterion
 minimum, some waiting for a third evaluator, many equal scores so the tie-break matters) and
 committee decisions on about one application in nine. The rows go in with bulk inserts
-(executemany), not one ORM object at a time. Then it times ``grants.evaluations.ranking.ranking``
+(executemany), not one ORM object at a time. Then it times ``grants.decisions.ranking.ranking``
 over the whole call and counts the SQL statements it sends:
 
     .venv/bin/python bench/ranking.py --applications 10000 --database sqlite
@@ -44,8 +44,8 @@ from grants.calls.models import Call, CallStage, CallStatus, Programme
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import db, utcnow
 from grants.decisions.models import Decision, Outcome
+from grants.decisions.ranking import ranking
 from grants.evaluations.models import Assignment, EvaluationResult, Review
-from grants.evaluations.ranking import ranking
 from grants.evaluations.rubrics import default_rubric
 from grants.initiatives.models import Initiative
 from grants.organisations.models import Organisation

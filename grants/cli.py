@@ -5,16 +5,19 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from grants.audit.services import verify_chain
 from grants.core.db import db, read_only
 from grants.core.errors import UserInputError
+from grants.core.roles import RoleCode
+from grants.demo import load_demo
+from grants.notifications.services import outbox_counts, send_pending
+from grants.users.services import register_user
 
 
 def register_cli(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Create the demo programme, calls, accounts and applications (idempotent)."""
-        from grants.demo import load_demo
-
         counts = load_demo()
         db.session.commit()
         click.echo(f"Demo ready: {counts['users']} accounts, {counts['organisations']} organisations, "
@@ -27,9 +30,6 @@ def register_cli(app: Flask) -> None:
     @click.password_option()
     def create_admin_command(email: str, name: str, password: str):
         """Create an administrator account."""
-        from grants.users.models import RoleCode
-        from grants.users.services import register_user
-
         try:
             user = register_user(email=email, password=password, name=name, roles=(RoleCode.ADMIN,))
         except UserInputError as error:
@@ -46,8 +46,6 @@ def register_cli(app: Flask) -> None:
     @audit_group.command("verify")
     def audit_verify_command():
         """Recompute the audit hash chain; exit status 1 when it is broken."""
-        from grants.audit.services import verify_chain
-
         with read_only():
             result = verify_chain()
             db.session.rollback()
@@ -68,16 +66,12 @@ def register_cli(app: Flask) -> None:
         """Send due messages through SMTP (SMTP_HOST, SMTP_PORT); failed ones are retried later.
 
         Commits after each message, so one bad message neither blocks nor resends the others."""
-        from grants.notifications.services import send_pending
-
         result = send_pending(limit=limit)
         click.echo(f"sent: {result.sent}, retried later: {result.retried}, given up: {result.failed}")
 
     @outbox_group.command("list")
     def outbox_list_command():
         """How many messages are waiting, sent and given up."""
-        from grants.notifications.services import outbox_counts
-
         with read_only():
             counts = outbox_counts()
             db.session.rollback()

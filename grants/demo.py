@@ -14,6 +14,7 @@ from grants.applications.models import Application
 from grants.calls.models import Call, CallStage, CallStatus, Programme
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import CENT, db, utcnow
+from grants.core.roles import RoleCode
 from grants.eligibility.presets import demo_ruleset
 from grants.eligibility.rules import validate_ruleset
 from grants.evaluations.models import Assignment
@@ -23,7 +24,7 @@ from grants.forms.templates import default_form
 from grants.initiatives.models import Initiative
 from grants.organisations.models import Organisation
 from grants.organisations.services import create_organisation
-from grants.users.models import RoleCode, User
+from grants.users.models import User
 from grants.users.services import find_user_by_email, grant_role, register_user
 from grants.workflows.engine import fire
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from grants.applications.services import content_hash
 from grants.audit.models import AuditEvent
 from grants.calls.models import Call, CallStatus, CallVersion
+from grants.core.db import content_hash
 from grants.notifications.models import OutboxMessage
 from tests.factories import bearer, make_application, make_organisation, make_programme, make_user, small_form
 

@@ -12,9 +12,9 @@ from grants.audit.models import AuditEvent
 from grants.core.db import db
 from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed, UserInputError
 from grants.decisions.models import Decision
+from grants.decisions.ranking import ranking
 from grants.decisions.services import decide, today
 from grants.evaluations.models import Assignment, EvaluationResult
-from grants.evaluations.ranking import ranking
 from grants.evaluations.rubrics import RubricError, default_rubric, validate_rubric
 from grants.evaluations.services import (
     auto_assign,

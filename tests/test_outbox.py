@@ -18,12 +18,12 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from grants.applications.notices import notify_submission_receipt
 from grants.core.db import db, utcnow
 from grants.core.errors import UserInputError
 from grants.notifications.models import OutboxMessage
 from grants.notifications.services import (
     backoff,
-    notify_submission_receipt,
     outbox_counts,
     queue_message,
     send_pending,

@@ -5,7 +5,7 @@ as for 300."""
 from __future__ import annotations
 
 from bench.ranking import QUERY_BUDGET, STAGES, build, describe
-from grants.evaluations.ranking import ranking
+from grants.decisions.ranking import ranking
 
 
 def _ranked(session, count_queries, n: int):

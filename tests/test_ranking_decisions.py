@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from grants.applications.models import Application, Submission
 from grants.core.db import db
 from grants.decisions.models import Decision
+from grants.decisions.ranking import ranking
 from grants.decisions.services import decide, today
 from grants.eligibility.services import appeal_deadline
 from grants.evaluations.models import Assignment
-from grants.evaluations.ranking import ranking
 from grants.evaluations.services import auto_assign
 from grants.notifications.models import OutboxMessage
 from grants.notifications.services import local_time

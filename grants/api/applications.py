@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.api.common import BEARER, authenticated
 from grants.applications.attachment_schemas import AttachmentSchema, AttachmentUploadSchema
 from grants.applications.attachments import (
     add_attachment,
@@ -30,8 +30,9 @@ from grants.applications.schemas import (
 from grants.applications.services import create_application, get_readable, update_application
 from grants.core.db import db
 from grants.core.errors import NotFound
+from grants.core.paging import page_of, page_schema
+from grants.core.roles import RoleCode
 from grants.core.uploads import download_response
-from grants.users.models import RoleCode
 from grants.workflows.engine import available_triggers
 from grants.workflows.history import history
 from grants.workflows.schemas import HistoryEntrySchema, TransitionSchema

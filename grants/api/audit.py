@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.api.common import BEARER, authenticated
 from grants.audit.schemas import AuditEventArgs, AuditEventSchema, ChainVerificationSchema, ExportArgs
 from grants.audit.services import events_query, verify_chain
 from grants.audit.views import export_response
 from grants.core.db import db
-from grants.users.models import RoleCode
+from grants.core.paging import page_of, page_schema
+from grants.core.roles import RoleCode
 
 blp = Blueprint("api_audit", __name__, description="Audit trail")
 

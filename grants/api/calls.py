@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.api.common import BEARER, authenticated
+from grants.calls import schemas as call_schemas
 from grants.calls.models import CALL_EDITORS, Call
 from grants.calls.schemas import (
     CallCreateSchema,
-    CallDetailSchema,
     CallListArgs,
     CallPatchSchema,
     CallSchema,
@@ -28,10 +29,23 @@ from grants.calls.services import (
 )
 from grants.core.db import db
 from grants.core.errors import NotFound
+from grants.core.paging import page_of, page_schema
+from grants.evaluations.rubrics import evaluation_for_api, rubric_for_api
 from grants.forms.schemas import CallFormSchema
 
-blp = Blueprint("api_calls", __name__, description="Calls for proposals")
 
+class CallDetailSchema(call_schemas.CallDetailSchema):
+    """The call as API.md gives it, with the rubric (evaluation sits above calls)."""
+
+    #: The call's scoring criteria in the request's language (API.md); stage rubrics and the
+    #: evaluation settings are under ``evaluation``, the whole rubric at /calls/{id}/rubric.
+    rubric = ma.fields.Function(lambda call: rubric_for_api(call.rubric))
+    evaluation = ma.fields.Function(lambda call: evaluation_for_api(call.rubric), metadata={
+        "description": "Pass threshold, evaluators per application, discrepancy percentage, days to review, "
+                       "tie-break rule, and the criteria of SI stages that have their own rubric."})
+
+
+blp = Blueprint("api_calls", __name__, description="Calls for proposals")
 
 
 def _staff() -> bool:

@@ -9,8 +9,9 @@ from flask_smorest.fields import Upload
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from grants.api.common import BEARER, PageArgs, authenticated, page_of, page_schema
+from grants.api.common import BEARER, authenticated
 from grants.core.db import db
+from grants.core.paging import PageArgs, page_of, page_schema
 from grants.eligibility.de_minimis import (
     DEFAULT_CEILING,
     DEFAULT_YEARS,

@@ -13,10 +13,10 @@ from grants.applications.services import get_readable
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
+from grants.core.roles import RoleCode
 from grants.decisions.models import Decision, Outcome
+from grants.decisions.ranking import RankRow, ranking
 from grants.decisions.services import RANKING_ROLES, decide, result_of, today
-from grants.evaluations.ranking import RankRow, ranking
-from grants.users.models import RoleCode
 
 blp = Blueprint("api_decisions", __name__, description="The ranked list of a call and the committee's decisions")
 

@@ -10,10 +10,10 @@ from grants.api.common import BEARER, authenticated
 from grants.applications.services import get_readable
 from grants.core.db import db
 from grants.core.i18n import current_language
+from grants.core.roles import RoleCode
 from grants.eligibility.models import Outcome
 from grants.eligibility.report import RuleRow, build_report, stored_row
 from grants.eligibility.services import decide
-from grants.users.models import RoleCode
 
 blp = Blueprint("api_eligibility", __name__, description="Eligibility checks of applications")
 

@@ -12,14 +12,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, PageArgs, authenticated, count_of, page_schema, valid_id, window
+from grants.api.common import BEARER, authenticated
 from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
-from grants.evaluations import dashboard as board
+from grants.core.paging import PageArgs, count_of, page_schema, valid_id, window
+from grants.core.roles import STAFF_ROLES, RoleCode
+from grants.dashboard import calls as call_dashboard
+from grants.evaluations import listings as board
 from grants.evaluations import services
 from grants.evaluations.models import Assignment
-from grants.users.models import STAFF_ROLES, RoleCode, User
+from grants.users.models import User
 
 blp = Blueprint("api_evaluation_admin", __name__,
                 description="Evaluation set-up and assignment of a call (officers): rubric, evaluator pool, "
@@ -410,4 +413,4 @@ def evaluation(call_id: int):
     """The call's evaluation dashboard: applications by state, evaluation progress, discrepancies waiting for
     a third evaluator, applications short of evaluators, overdue assignments, budget per SI stage envelope and
     the top of the ranking."""
-    return board.dashboard_data(board.dashboard(_call(call_id)))
+    return call_dashboard.dashboard_data(call_dashboard.dashboard(_call(call_id)))

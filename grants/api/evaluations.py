@@ -13,13 +13,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, PageArgs, authenticated, page_of, page_schema, valid_id
+from grants.api.common import BEARER, authenticated
 from grants.applications.models import Application
-from grants.calls.schemas import rubric_for_api
 from grants.core.db import db
 from grants.core.errors import PermissionDenied, TransitionNotAllowed
+from grants.core.paging import PageArgs, page_of, page_schema, valid_id
+from grants.core.roles import RoleCode
 from grants.evaluations.models import ASSIGNMENT_STATES, Assignment, Relation, Review
-from grants.evaluations.rubrics import rubric_for
+from grants.evaluations.rubrics import rubric_for, rubric_for_api
 from grants.evaluations.services import (
     declare,
     declare_relation,
@@ -28,7 +29,6 @@ from grants.evaluations.services import (
     save_review,
     submit_review,
 )
-from grants.users.models import RoleCode
 from grants.workflows.engine import state_label
 
 blp = Blueprint("api_evaluations", __name__,

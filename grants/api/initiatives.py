@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.api.common import BEARER, authenticated
 from grants.core.db import db
+from grants.core.paging import page_of, page_schema
+from grants.core.roles import RoleCode
 from grants.initiatives.schemas import (
     InitiativeCreateSchema,
     InitiativeListArgs,
@@ -15,7 +17,6 @@ from grants.initiatives.schemas import (
     InitiativeSchema,
 )
 from grants.initiatives.services import create_initiative, get_readable, list_query, update_initiative
-from grants.users.models import RoleCode
 from grants.workflows.engine import available_triggers
 from grants.workflows.history import history
 from grants.workflows.schemas import FireSchema, HistoryEntrySchema, TransitionSchema

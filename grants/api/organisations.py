@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from grants.api.common import BEARER, authenticated
 from grants.core.db import db
 from grants.core.errors import NotFound
+from grants.core.roles import RoleCode
 from grants.organisations.models import Organisation
 from grants.organisations.schemas import OrganisationCreateSchema, OrganisationPatchSchema, OrganisationSchema
 from grants.organisations.services import (
@@ -18,7 +19,6 @@ from grants.organisations.services import (
     invite_member,
     update_organisation,
 )
-from grants.users.models import RoleCode
 
 blp = Blueprint("api_organisations", __name__, description="Applicant organisations")
 

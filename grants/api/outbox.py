@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from grants.api.common import BEARER, authenticated, page_of, page_schema
+from grants.api.common import BEARER, authenticated
 from grants.core.db import db
+from grants.core.paging import page_of, page_schema
+from grants.core.roles import RoleCode
 from grants.notifications.schemas import OutboxArgs, OutboxMessageSchema
 from grants.notifications.services import messages_query
-from grants.users.models import RoleCode
 
 blp = Blueprint("api_outbox", __name__, description="Outbox of notification messages")
 

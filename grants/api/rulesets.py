@@ -9,19 +9,14 @@ from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated
 from grants.calls.models import CALL_EDITORS, Call
-from grants.calls.services import (
-    get_visible_call,
-    preview_application,
-    preview_rules,
-    rules_hash,
-    update_call_rules,
-)
+from grants.calls.services import get_visible_call, rules_hash, update_call_rules
 from grants.core.db import db
 from grants.core.errors import NotFound
 from grants.core.i18n import current_language
+from grants.core.roles import STAFF_ROLES
 from grants.eligibility.checks import check_catalogue
+from grants.eligibility.preview import preview_application, preview_rules
 from grants.eligibility.rules import context_reference
-from grants.users.models import STAFF_ROLES
 
 blp = Blueprint("api_rulesets", __name__, description="Eligibility rules of calls")
 

@@ -21,6 +21,7 @@ from grants.audit.models import AuditEvent
 from grants.core.db import db
 from grants.core.errors import UserInputError
 from grants.forms.definitions import iter_questions
+from grants.workflows.services import act
 
 TRIGGER = "request_clarification"
 #: Files not tied to a form question.
@@ -117,8 +118,6 @@ def may_change_file(scope: frozenset[str] | None, question_code: str | None) -> 
 def act_on_application(application: Application, trigger: str, actor, comment: str | None = None,
                        expected_version: int | None = None, reopen: list[str] | None = None):
     """Fire a trigger on an application; a clarification request may name what it reopens."""
-    from grants.workflows.services import act
-
     codes = check_reopen(application, trigger, reopen)
     extra = {"reopen": codes} if codes else {}
     return act(application, trigger, actor, comment=comment, expected_version=expected_version, **extra)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.calls.models import Call
 from grants.core.db import JSONType, Money, TimestampMixin, UTCDateTime, db, utcnow
+from grants.initiatives.models import Initiative
 from grants.initiatives.stages import stage_label
+from grants.organisations.models import Organisation
+from grants.users.models import User
 from grants.workflows.engine import protect_state
-
-if TYPE_CHECKING:
-    from grants.calls.models import Call
-    from grants.initiatives.models import Initiative
-    from grants.organisations.models import Organisation
-    from grants.users.models import User
 
 
 class Application(TimestampMixin, db.Model):

@@ -1,22 +1,58 @@
 """Who may see an application.
 
 Staff who run the programme (officers, committee, finance, auditors, admins) read every
-application; applicants read those of the organisations they belong to. Evaluators read an
-application only through an assignment with a conflict-of-interest declaration (evaluation).
+application; applicants read those of the organisations they belong to. Anyone else reads an
+application only through a :class:`Reader` that a higher domain registers: evaluators through
+an assignment with a conflict-of-interest declaration (grants.evaluations.permissions).
 Everyone else is told the application does not exist (404), so ids reveal nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
 
 from grants.applications.models import Application
 from grants.organisations.models import Membership
-from grants.users.models import STAFF_ROLES
+from grants.workflows.engine import state_def
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Another way into applications, for holders of ``role``, registered by the domain that
+    knows it (domains above applications; this one cannot ask them).
+
+    ``may_read(user, application_id)`` is True when the user may read the application, False
+    when the user is linked to it but may not open it yet (403 with ``not_yet``), None when
+    there is no link (404). ``readable(user)`` is the same rule as a WHERE clause for lists."""
+
+    role: str
+    may_read: Callable[[Any, int], bool | None]
+    readable: Callable[[Any], sa.ColumnElement[bool]]
+    #: Why a linked user may not open the application yet (a lazy string).
+    not_yet: Any
+
+
+#: Filled when the app factory imports the domains.
+READERS: list[Reader] = []
+
+
+def register_reader(reader: Reader) -> Reader:
+    if any(known.role == reader.role for known in READERS):
+        raise ValueError(f"a reader for {reader.role!r} is registered twice")
+    READERS.append(reader)
+    return reader
+
+
+def _readers_for(user) -> list[Reader]:
+    return [reader for reader in READERS if user.has_role(reader.role)]
 
 
 def reads_all_applications(user) -> bool:
-    return user.is_authenticated and user.has_any_role(*STAFF_ROLES)
+    return user.is_authenticated and user.is_staff
 
 
 def can_read(user, application: Application) -> bool:
@@ -24,24 +60,25 @@ def can_read(user, application: Application) -> bool:
         return False
     if reads_all_applications(user) or user.is_member_of(application.organisation_id):
         return True
-    if user.has_role("evaluator"):
-        from grants.evaluations.services import may_read_application
+    return any(reader.may_read(user, application.id) for reader in _readers_for(user))
 
-        return bool(may_read_application(user, application.id))
-    return False
+
+def refusal(user, application: Application) -> str | None:
+    """For a user who may not read the application: why, when they are linked to it and may open
+    it later (403); None when for them it does not exist (404)."""
+    if not user.is_authenticated:
+        return None
+    return next((str(reader.not_yet) for reader in _readers_for(user)
+                 if reader.may_read(user, application.id) is False), None)
 
 
 def readable(user) -> sa.ColumnElement[bool]:
     """The same rule as a WHERE clause, for lists."""
-    from grants.evaluations.models import READING_STATES, Assignment
-
     if reads_all_applications(user):
         return sa.true()
     own = Application.organisation_id.in_(sa.select(Membership.organisation_id).where(Membership.user_id == user.id))
-    if not user.has_role("evaluator"):
-        return own
-    return sa.or_(own, Application.id.in_(sa.select(Assignment.application_id).where(
-        Assignment.evaluator_id == user.id, Assignment.state.in_(READING_STATES))))
+    others = [reader.readable(user) for reader in _readers_for(user)]
+    return sa.or_(own, *others) if others else own
 
 
 #: States (besides those tagged ``draft``) in which the applicant may change the application.
@@ -50,8 +87,6 @@ EDITABLE_STATES = frozenset({"clarification_requested"})
 
 def is_editable(application: Application) -> bool:
     """Drafts (a concept note, an invited full proposal) and an open clarification request."""
-    from grants.workflows.engine import state_def
-
     state = state_def(application)
     return state is not None and (state.tag == "draft" or state.name in EDITABLE_STATES)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from grants.api.common import PageArgs, valid_id
+from grants.core.paging import PageArgs, valid_id
 from grants.workflows.engine import state_label, status_label
 from grants.workflows.schemas import FireSchema
 

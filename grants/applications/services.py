@@ -1,11 +1,11 @@
 """Applications: reading, starting a draft, editing it, and the snapshot each submission freezes.
 
-Moving an application through its round goes through grants.workflows.services.act.
+Moving an application through its round goes through grants.workflows.services.act; the
+guards and effects of its workflows are in grants.applications.guards and .effects.
 """
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -14,15 +14,16 @@ from flask_babel import gettext as _
 
 from grants.applications.clarification import locked_changes, reopened_scope
 from grants.applications.models import Application, Attachment, Submission
-from grants.applications.permissions import can_read, is_editable
+from grants.applications.permissions import can_read, is_editable, refusal
 from grants.audit.changes import changes, snapshot
 from grants.audit.services import record_event
 from grants.calls.models import Call
-from grants.core.db import canonical_json, db, utcnow
+from grants.core.db import content_hash, db, utcnow
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.forms.definitions import QuestionType, iter_questions
 from grants.forms.validation import normalise_answers, validate_answers
 from grants.initiatives.models import Initiative
+from grants.initiatives.stages import STAGE_MODELS
 from grants.organisations.models import Organisation
 from grants.organisations.services import PROFILE_FIELDS
 
@@ -43,13 +44,9 @@ def get_readable(user, application_id: int) -> Application:
     if application is None:
         raise NotFound()
     if not can_read(user, application):
-        if user.is_authenticated and user.has_role("evaluator"):
-            from grants.evaluations.services import may_read_application
-
-            if may_read_application(user, application.id) is False:
-                # Assigned, but no "no conflict" declaration: the application is known, not open.
-                raise PermissionDenied(_("Declare whether you have a conflict of interest with this application "
-                                         "before you read it."))
+        why = refusal(user, application)  # linked to it (an assignment, say) but not open yet
+        if why is not None:
+            raise PermissionDenied(why)
         raise NotFound()
     return application
 
@@ -163,8 +160,12 @@ def missing_answers(application: Application) -> dict[str, list[str]]:
     return errors
 
 
-def content_hash(data: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+def next_award_stage(application: Application) -> str | None:
+    """The call's next funded stage after the one the award funds now (stage-gated calls)."""
+    model = STAGE_MODELS[application.call.programme.stage_model]
+    funded = sorted((s.si_stage for s in application.call.stages), key=model.position)
+    later = [code for code in funded if model.position(code) > model.position(application.award_stage)]
+    return later[0] if later else None
 
 
 def _plain(value: Any) -> Any:

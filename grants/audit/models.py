@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.db import JSONType, UTCDateTime, db, utcnow
 
@@ -29,6 +29,9 @@ class AuditEvent(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: Who did it; NULL for the system (or an erased account: see ``actor_label``).
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: The account, for its name on pages. Audit sits below users in the layers, so the class is
+    #: named, not imported; read-only, and never loaded unless a query asks for it.
+    actor = relationship("User", viewonly=True, lazy="raise")
     #: The actor's e-mail address at the time, or ``system``.
     actor_label: Mapped[str] = mapped_column(sa.String(254))
     #: The role the actor acted in, when it matters.

@@ -6,7 +6,7 @@ from datetime import UTC
 
 import marshmallow as ma
 
-from grants.api.common import PageArgs
+from grants.core.paging import PageArgs
 
 
 class AuditFilterSchema(ma.Schema):

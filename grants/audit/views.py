@@ -7,13 +7,13 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from grants.api.common import page_of
 from grants.audit.schemas import AuditFilterSchema, ExportArgs
 from grants.audit.services import acting_role, events_query, export_chunks, head_hash, record_export, verify_chain
 from grants.core.db import db
+from grants.core.paging import page_of
+from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.core.validation_messages import translate_validation_message
-from grants.users.models import RoleCode
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

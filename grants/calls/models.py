@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.calls.parts import default_part
 from grants.core.codes import FUND_SOURCE_LABELS, FundSource, label
 from grants.core.db import JSONType, Money, TimestampMixin, UTCDateTime, db, str_enum, utcnow
 from grants.core.i18n import localized
@@ -54,10 +55,9 @@ class Programme(TimestampMixin, db.Model):
 
 
 def _default_rubric() -> dict[str, Any]:
-    """New calls start from the standard rubric; officers change it while the call is a draft."""
-    from grants.evaluations.rubrics import default_rubric
-
-    return default_rubric()
+    """New calls start from the standard rubric (grants.evaluations.rubrics registers it);
+    officers change it while the call is a draft."""
+    return default_part("rubric")
 
 
 #: Who sets calls up: drafts, forms, rules, publication and corrigenda (pages and API).

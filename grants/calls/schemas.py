@@ -46,6 +46,8 @@ class CallSchema(ma.Schema):
 
 
 class CallDetailSchema(CallSchema):
+    """A call with its stages, rules and form; the API adds the rubric (grants.api.calls)."""
+
     description = ma.fields.String()
     description_lv = ma.fields.String()
     description_en = ma.fields.String()
@@ -56,39 +58,12 @@ class CallDetailSchema(CallSchema):
     published_at = ma.fields.DateTime(allow_none=True)
     #: SHA-256 of the frozen current version; null while the call is a draft.
     content_hash = ma.fields.String(allow_none=True)
-    #: The call's scoring criteria in the request's language (API.md); stage rubrics and the
-    #: evaluation settings are under ``evaluation``, the whole rubric at /calls/{id}/rubric.
-    rubric = ma.fields.Function(lambda call: rubric_for_api(call.rubric))
-    evaluation = ma.fields.Function(lambda call: evaluation_for_api(call.rubric), metadata={
-        "description": "Pass threshold, evaluators per application, discrepancy percentage, days to review, "
-                       "tie-break rule, and the criteria of SI stages that have their own rubric."})
     #: The rules' codes, titles in the request's language and severities (API.md); the whole
     #: rules are at /calls/{id}/eligibility-rules.
     eligibility_rules = ma.fields.Function(lambda call: rules_for_api(call.eligibility_rules or [],
                                                                       current_language()))
     #: The form's questions flattened across sections, labels in the request's language (API.md).
     form = ma.fields.Function(lambda call: form_for_api(call.form or [], current_language()))
-
-
-def rubric_for_api(rubric: dict | None, si_stage: str | None = None) -> list[dict]:
-    """The criteria that apply at ``si_stage`` (the call's own without one), titles in the request's language."""
-    from grants.evaluations.rubrics import plain_number, rubric_of
-
-    return [{"code": c.code, "title": c.title, "guidance": c.guidance, "max_points": plain_number(c.max_points),
-             "weight": plain_number(c.weight), "min_points": plain_number(c.min_points)}
-            for c in rubric_of(rubric, si_stage).criteria]
-
-
-def evaluation_for_api(rubric: dict | None) -> dict:
-    from grants.evaluations.rubrics import rubric_of
-
-    settings = rubric_of(rubric)
-    return {"threshold": float(settings.threshold), "evaluators_required": settings.evaluators_required,
-            "discrepancy_percent": float(settings.discrepancy_percent), "review_days": settings.review_days,
-            "tie_break": settings.tie_break,
-            "stages": {code: {"threshold": float(rubric_of(rubric, code).threshold),
-                              "criteria": rubric_for_api(rubric, code)}
-                       for code in ((rubric or {}).get("stages") or {})}}
 
 
 def rules_for_api(rules: list[dict], language: str) -> list[dict]:

@@ -10,12 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from grants.applications.services import content_hash
 from grants.audit.services import record_event
 from grants.calls.models import Call, CallStage, CallStatus, CallVersion, Programme, PublicCallStatus
-from grants.core.db import CENT, db, utcnow
+from grants.calls.parts import check_part
+from grants.calls.signals import call_corrected
+from grants.core.db import CENT, content_hash, db, utcnow
 from grants.core.errors import Conflict, UserInputError
-from grants.eligibility.rules import RulesetError, validate_ruleset
 from grants.forms.definitions import FormDefinitionError, validate_form_definition
 from grants.forms.templates import default_form
 from grants.workflows.engine import definitions
@@ -129,10 +129,11 @@ def _check_form(form: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]
 
 
 def _check_rules(rules: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]] | None:
-    """The ruleset as it will be stored, or None with the problems under ``eligibility_rules.<path>``."""
+    """The ruleset as it will be stored (checked by grants.eligibility, grants.calls.parts), or None
+    with the problems under ``eligibility_rules.<path>``."""
     try:
-        return validate_ruleset(rules)
-    except RulesetError as error:
+        return check_part("eligibility_rules", rules)
+    except UserInputError as error:
         for path, messages in (error.fields or {"": [str(error)]}).items():
             key = "eligibility_rules" if path in ("", "rules") else f"eligibility_rules.{path}"
             errors.setdefault(key, []).extend(messages)
@@ -415,75 +416,5 @@ def issue_corrigendum(call: Call, actor, changes: dict[str, Any], reason: str) -
                                       "after": {k: v for k, v in after.items() if before[k] != v},
                                       "form_changed": form is not None,
                                       "rules_changed": (call.eligibility_rules or []) != rules_before}})
-    _notify_corrigendum(call, frozen)
+    call_corrected.send(call, version=frozen)  # the applicants with drafts are told (grants.applications)
     return frozen
-
-
-def _notify_corrigendum(call: Call, frozen: CallVersion) -> None:
-    from grants.applications.models import Application
-    from grants.notifications.services import external_url, local_time, notify, one_line, organisation_recipients
-    from grants.organisations.models import Organisation
-
-    organisations = db.session.execute(
-        sa.select(Organisation).where(Organisation.id.in_(
-            sa.select(Application.organisation_id).where(Application.call_id == call.id,
-                                                         Application.state == "draft")))
-        .order_by(Organisation.id)).unique().scalars().all()
-    told: set[int] = set()
-    link = external_url("calls.detail", call_id=call.id)
-    for organisation in organisations:
-        for user in organisation_recipients(organisation):
-            if user.id in told:
-                continue
-            told.add(user.id)
-            notify("corrigendum", user, object_type="call", object_id=call.id, call_code=one_line(call.code),
-                   title_lv=one_line(call.title_lv), title_en=one_line(call.title_en), version=frozen.version,
-                   reason=frozen.reason, deadline=local_time(call.closes_at), link=link)
-
-
-# --- the ruleset editor: previews (nothing stored) -----------------------------------------------
-
-def preview_candidates(call: Call, limit: int = 200) -> list[tuple[int, str, str]]:
-    """(id, title, organisation) of the applications a preview may use: the call's own, or any when the
-    call has none yet. One query (two when the call has none)."""
-    from grants.applications.models import Application
-    from grants.organisations.models import Organisation
-
-    query = (sa.select(Application.id, Application.title, Organisation.name)
-             .join(Organisation, Organisation.id == Application.organisation_id)
-             .order_by(Application.id.desc()).limit(limit))
-    rows = db.session.execute(query.where(Application.call_id == call.id)).all()
-    if not rows:
-        rows = db.session.execute(query).all()
-    return [(row[0], row[1], row[2]) for row in rows]
-
-
-def preview_application(call: Call, application_id: Any):
-    """The application a preview runs on: of this call, or any when the call has none; else 422."""
-    from grants.applications.models import Application
-
-    application = db.session.get(Application, application_id) if isinstance(application_id, int) else None
-    if application is None:
-        raise UserInputError(fields={"application_id": [_("There is no application with this number.")]})
-    if application.call_id != call.id and db.session.execute(
-            sa.select(Application.id).where(Application.call_id == call.id).limit(1)).scalar() is not None:
-        raise UserInputError(fields={"application_id": [
-            _("Choose an application of this call; any application only while the call has none.")]})
-    return application
-
-
-def preview_rules(application, call: Call, rules: Any = None, *, prefix: str = "rules") -> list:
-    """Each rule's :class:`~grants.eligibility.services.RuleOutcome` for ``application`` under the call's
-    stored rules, or under ``rules`` (validated first: 422 under ``<prefix>.<index>.<field>``).
-    Nothing is stored."""
-    from grants.eligibility.services import check_application
-
-    if rules is None:
-        validated = call.eligibility_rules or []
-    else:
-        errors: dict[str, list[str]] = {}
-        validated = _check_rules(rules, errors)
-        if validated is None:
-            raise RulesetError(fields={prefix + key.removeprefix("eligibility_rules"): messages
-                                       for key, messages in errors.items()})
-    return check_application(application, rules=validated)

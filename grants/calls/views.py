@@ -30,6 +30,14 @@ from grants.forms.validation import form_outline
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
+#: The home page: the calls open now.
+home_bp = Blueprint("home", __name__)
+
+
+@home_bp.get("/", endpoint="index")
+def home():
+    open_calls = db.session.execute(calls_query(PublicCallStatus.OPEN).limit(6)).unique().scalars().all()
+    return render_template("calls/home.html", open_calls=open_calls)
 
 
 def _staff() -> bool:

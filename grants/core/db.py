@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import has_request_context, request
@@ -52,6 +55,11 @@ db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """The date in Riga: decision dates and the rolling periods (de minimis) count calendar days there."""
+    return datetime.now(ZoneInfo("Europe/Riga")).date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -161,6 +169,12 @@ def _sqlite_connect(dbapi_connection, connection_record):
 #: How JSON columns are written: sorted keys, no spaces, UTF-8 as is. On SQLite the text is kept
 #: as written, so an audit payload stored this way is already in the hash's canonical form.
 canonical_json = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of ``data``: what a submission, a call version or a form is
+    frozen under."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
 #: HTTP methods that only read; any other request may write.

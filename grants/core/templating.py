@@ -10,7 +10,6 @@ from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import format_decimal as babel_format_decimal
 
 from grants.core.i18n import current_language
-from grants.workflows.engine import state_label, status_label
 
 
 def format_money(amount: Decimal | None, currency: str = "EUR") -> str:
@@ -65,5 +64,3 @@ def register_template_helpers(app: Flask) -> None:
         return url_for("core.set_language", code=code, next=request.full_path.rstrip("?"))
 
     app.jinja_env.globals["language_url"] = language_url
-    app.jinja_env.globals["state_label"] = state_label
-    app.jinja_env.globals["status_label"] = status_label

@@ -1,4 +1,5 @@
-"""The landing page after sign-in: what each role needs first."""
+"""The landing page after sign-in (what each role needs first) and the officer's dashboard of a
+call (grants.dashboard.calls)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,21 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from grants.applications.models import Application
-from grants.calls.models import Call, CallStatus, PublicCallStatus
+from grants.calls.models import CALL_EDITORS, Call, CallStatus, PublicCallStatus
 from grants.calls.services import calls_query
-from grants.core.db import db
-from grants.users.models import ROLE_LABELS, Role, RoleCode, user_roles
+from grants.core.db import db, utcnow
+from grants.core.errors import NotFound
+from grants.core.roles import ROLE_LABELS, RoleCode
+from grants.core.security import roles_required
+from grants.dashboard import calls as call_dashboard
+from grants.evaluations.models import OPEN_STATES, Assignment
+from grants.evaluations.officer_forms import ConfirmForm
+from grants.evaluations.officer_views import READERS as CALL_READERS  # as for the call's evaluation pages
+from grants.users.models import Role, user_roles
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+#: The per-call dashboard, beside the call's evaluation pages (grants.evaluations.officer_views).
+calls_bp = Blueprint("call_dashboard", __name__, url_prefix="/calls")
 
 #: How many rows each dashboard list shows; the pages stay bounded whatever the data size.
 LIST_LIMIT = 20
@@ -47,9 +57,6 @@ def _staff_panel() -> dict:
 
 def _evaluator_panel(user) -> dict:
     """The evaluator's open work: declarations pending, reviews in progress, overdue (one query)."""
-    from grants.core.db import utcnow
-    from grants.evaluations.models import OPEN_STATES, Assignment
-
     counts = {"assigned": 0, "accepted": 0, "submitted": 0, "overdue": 0}
     rows = db.session.execute(
         sa.select(Assignment.state, sa.func.count(),
@@ -88,3 +95,15 @@ def index():
     if user.has_role(RoleCode.ADMIN):
         context["admin"] = _admin_panel()
     return render_template("dashboard/index.html", **context)
+
+
+@calls_bp.get("/<int:call_id>/evaluation")
+@roles_required(*CALL_READERS)
+def evaluation(call_id: int):
+    """The call's evaluation dashboard (officers, admins and auditors)."""
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    return render_template("dashboard/call_evaluation.html", call=call, board=call_dashboard.dashboard(call),
+                           may_change=current_user.has_any_role(*CALL_EDITORS), confirm=ConfirmForm(formdata=None),
+                           section="evaluation")

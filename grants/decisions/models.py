@@ -5,16 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.db import Money, Points, TimestampMixin, db, str_enum
-
-if TYPE_CHECKING:
-    from grants.users.models import User
+from grants.users.models import User
 
 
 class Outcome(enum.StrEnum):

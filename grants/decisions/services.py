@@ -18,10 +18,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from grants.applications.models import Application
-from grants.core.db import db, to_money
+from grants.core.db import db, to_money, today
 from grants.core.errors import TransitionNotAllowed, UserInputError
+from grants.core.roles import RoleCode
 from grants.decisions.models import OUTCOME_TRIGGERS, Decision, Outcome
-from grants.users.models import RoleCode
+from grants.eligibility.services import appeal_deadline
+from grants.evaluations.services import feedback
 from grants.workflows.engine import definition_for, fire
 
 #: Who reads the ranked list (pages and API).
@@ -30,13 +32,7 @@ RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCod
 FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on"}
 
 
-def today() -> date:
-    from grants.eligibility.services import today as local_today
-
-    return local_today()
-
-
-def _date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     try:
@@ -53,7 +49,7 @@ def clean(application: Application, data: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         outcome = None
         errors["outcome"] = [_("Choose approve, reserve or reject.")]
-    decided_on = _date(data.get("decided_on")) if data.get("decided_on") not in (None, "") else None
+    decided_on = as_date(data.get("decided_on")) if data.get("decided_on") not in (None, "") else None
     if decided_on is None:
         errors["decided_on"] = [_("Give the date of the decision.")]
     elif decided_on > today():
@@ -139,9 +135,6 @@ class Result:
 
 def result_of(application: Application) -> Result | None:
     """The application's result once the committee decided (None before)."""
-    from grants.eligibility.services import appeal_deadline
-    from grants.evaluations.services import feedback
-
     decision = latest_decision(application)
     if decision is None:
         return None

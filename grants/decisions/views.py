@@ -16,8 +16,10 @@ from grants.applications.models import Application
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import NotFound, TransitionNotAllowed, UserInputError
+from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.decisions.forms import DecisionForm
+from grants.decisions.ranking import RankRow, ranking, row_for, tie_break_text
 from grants.decisions.services import (
     RANKING_ROLES,
     decidable_states,
@@ -27,10 +29,9 @@ from grants.decisions.services import (
     result_of,
     today,
 )
-from grants.evaluations.ranking import RankRow, ranking, row_for, tie_break_text
 from grants.evaluations.rubrics import rubric_of
 from grants.evaluations.services import feedback
-from grants.users.models import RoleCode
+from grants.notifications.services import local_time
 
 bp = Blueprint("decisions", __name__)
 
@@ -139,8 +140,6 @@ def decision(application_id: int):
 def decision_result(application: Application) -> dict[str, Any] | None:
     """What the application's page shows once the committee decided (``None`` before): the
     decision in force, the consolidated anonymous feedback and, for a rejection, the appeal deadline."""
-    from grants.notifications.services import local_time
-
     result = result_of(application)
     if result is None:
         return None

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from grants.core.codes import LegalForm, Region
 from grants.eligibility.facts import Facts
 from grants.eligibility.models import Outcome
+from grants.initiatives.stages import STAGE_MODELS
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,6 @@ def previous_stage_completed(facts: Facts, params: dict[str, Any]) -> Result:
               "current_stage": initiative.current_stage}
     if previous is None:
         return Result(Outcome.PASS, inputs)
-    from grants.initiatives.stages import STAGE_MODELS
-
     model = STAGE_MODELS[initiative.stage_model]
     advanced = (initiative.current_stage in model.codes
                 and model.position(initiative.current_stage) >= model.position(facts.application.si_stage))

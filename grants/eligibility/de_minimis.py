@@ -27,12 +27,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from grants.audit.services import acting_role, record_event
-from grants.core.db import db
+from grants.core.db import db, today
 from grants.core.errors import UserInputError
+from grants.core.roles import RoleCode
 from grants.eligibility.checks import _years_before
 from grants.eligibility.models import AidSource, DeMinimisAid
-from grants.eligibility.services import today
-from grants.users.models import RoleCode
 
 #: Who adds to the register (by hand or by import).
 WRITERS = (RoleCode.OFFICER, RoleCode.FINANCE, RoleCode.ADMIN)

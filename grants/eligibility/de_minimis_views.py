@@ -11,10 +11,10 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.widgets import DateInput
 
-from grants.api.common import page_of
 from grants.core.db import db
 from grants.core.errors import UserInputError
 from grants.core.forms import BaseForm
+from grants.core.paging import page_of
 from grants.core.security import roles_required
 from grants.eligibility.de_minimis import (
     DEFAULT_CEILING,

@@ -15,9 +15,9 @@ from flask_babel import lazy_gettext as _l
 
 from grants.applications.models import Application
 from grants.applications.permissions import is_editable
+from grants.core.roles import STAFF_ROLES, RoleCode
 from grants.eligibility.models import EligibilityResult, Outcome, Severity
 from grants.eligibility.services import check_application, latest_round, stored_results, unresolved
-from grants.users.models import STAFF_ROLES, RoleCode
 
 SEVERITY_LABELS = {
     Severity.BLOCKING: _l("Blocking"),

@@ -32,8 +32,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rule_engine import DataType
 
+from grants.calls.parts import register_part
 from grants.core.errors import UserInputError
 from grants.core.validation_messages import translate_validation_message
+from grants.eligibility.checks import CHECKS
 from grants.eligibility.models import Severity
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
@@ -139,8 +141,6 @@ def _placeholders(text: str) -> set[str]:
 def validate_ruleset(rules: Any) -> list[dict[str, Any]]:
     """The ruleset as it will be stored (parameters completed with their defaults), or
     :class:`RulesetError` with every problem by path (``<index>.<field>``)."""
-    from grants.eligibility.checks import CHECKS
-
     if not isinstance(rules, list):
         raise RulesetError(fields={"rules": [_("The rules must be a list.")]})
     if len(rules) > MAX_RULES:
@@ -213,3 +213,7 @@ def context_reference(language: str) -> list[dict[str, Any]]:
                                              "description": str(spec[1])}
                                             for attribute, spec in attributes.items()]}
             for name, attributes in CONTEXT.items()]
+
+
+# A call carries its ruleset and checks it when saved (grants.calls.parts); the language is ours.
+register_part("eligibility_rules", check=validate_ruleset)

@@ -14,29 +14,24 @@ from __future__ import annotations
 import functools
 import string
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import rule_engine
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from grants.applications.models import Application
+from grants.audit.models import AuditEvent
 from grants.audit.services import record_event
-from grants.core.db import db, utcnow
+from grants.core.db import db, today, utcnow
 from grants.core.errors import Conflict, NotFound, UserInputError
 from grants.core.i18n import current_language
 from grants.eligibility.checks import CHECKS
 from grants.eligibility.facts import Facts, load_facts
-from grants.eligibility.models import EligibilityResult, Outcome, Severity
+from grants.eligibility.models import AidSource, DeMinimisAid, EligibilityResult, Outcome, Severity
 from grants.eligibility.rules import compile_expression
-
-
-def today() -> date:
-    """The date in Riga: the rolling periods (de minimis) count calendar days there."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/Riga")).date()
 
 
 @dataclass
@@ -227,12 +222,6 @@ DECISIONS = ("application.declare_ineligible", "application.reject")
 
 def appeal_deadline(application: Application) -> datetime:
     """``APPEAL_DAYS`` after the latest ineligibility or funding decision (now, while it is being made)."""
-    from datetime import timedelta
-
-    from flask import current_app
-
-    from grants.audit.models import AuditEvent
-
     decided = db.session.scalar(sa.select(sa.func.max(AuditEvent.occurred_at)).where(
         AuditEvent.object_type == "application", AuditEvent.object_id == str(application.id),
         AuditEvent.action.in_(DECISIONS)))
@@ -241,8 +230,6 @@ def appeal_deadline(application: Application) -> datetime:
 
 def register_award(application: Application) -> dict[str, Any] | None:
     """Add a signed grant to the de minimis register when its call checks de minimis."""
-    from grants.eligibility.models import AidSource, DeMinimisAid
-
     if not any(rule.get("check") == "de_minimis" for rule in application.call.eligibility_rules or []):
         return None
     aid = DeMinimisAid(registration_number=application.organisation.registration_number,

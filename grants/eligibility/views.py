@@ -19,12 +19,12 @@ from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.core.i18n import current_language
+from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.eligibility.forms import DecisionForm, decision_form
 from grants.eligibility.models import EligibilityResult, Outcome, Severity
 from grants.eligibility.report import build_report, may_decide, sees_inputs
 from grants.eligibility.services import decide, latest_round
-from grants.users.models import RoleCode
 from grants.workflows.engine import available_triggers
 from grants.workflows.forms import ActionForm, take_action
 

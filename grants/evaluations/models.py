@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.applications.models import Application, Submission
 from grants.core.db import JSONType, Points, TimestampMixin, UTCDateTime, db, utcnow
+from grants.organisations.models import Organisation
+from grants.users.models import User
 from grants.workflows.engine import protect_state
-
-if TYPE_CHECKING:
-    from grants.applications.models import Application, Submission
-    from grants.organisations.models import Organisation
-    from grants.users.models import User
 
 
 class PoolMember(TimestampMixin, db.Model):

@@ -1,8 +1,8 @@
 """The officer's pages for a call's evaluation (DESIGN §6, §9): the rubric (edited while the call is
 a draft), the evaluator pool, the assignments (automatic assignment, reassignment, returning a
-review for correction) and the per-call evaluation dashboard.
+review for correction); the per-call evaluation dashboard is grants.dashboard.views.
 
-Officers and admins change; auditors read the pool, the assignments and the dashboard; every
+Officers and admins change; auditors read the pool and the assignments; every
 staff member may read the rubric; anyone else gets 403.
 """
 
@@ -16,8 +16,9 @@ from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
 from grants.core.i18n import current_language
+from grants.core.roles import STAFF_ROLES, RoleCode
 from grants.core.security import roles_required
-from grants.evaluations import dashboard as board
+from grants.evaluations import listings as board
 from grants.evaluations import services
 from grants.evaluations.models import OPEN_STATES, Assignment
 from grants.evaluations.officer_forms import (
@@ -31,7 +32,7 @@ from grants.evaluations.officer_forms import (
     rubric_from,
 )
 from grants.evaluations.rubrics import TIE_BREAKS, RubricError, rubric_of
-from grants.users.models import STAFF_ROLES, RoleCode, User
+from grants.users.models import User
 
 bp = Blueprint("call_evaluation", __name__, url_prefix="/calls")
 
@@ -289,13 +290,3 @@ def return_review(call_id: int, assignment_id: int):
     db.session.commit()
     flash(_("The review was returned to the evaluator for correction."), "success")
     return redirect(url_for("call_evaluation.assignments", call_id=call_id, _anchor=f"app-{application_id}"))
-
-
-# --- the dashboard --------------------------------------------------------------------------------------
-
-@bp.get("/<int:call_id>/evaluation")
-@roles_required(*READERS)
-def dashboard(call_id: int):
-    call = _call(call_id)
-    return render_template("evaluations/officer_dashboard.html", call=call, board=board.dashboard(call),
-                           may_change=_may_change(), confirm=ConfirmForm(formdata=None), section="evaluation")

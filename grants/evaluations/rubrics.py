@@ -25,6 +25,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from grants.calls.parts import register_part
 from grants.core.errors import UserInputError
 from grants.core.i18n import current_language
 
@@ -276,3 +277,26 @@ def default_rubric() -> dict[str, Any]:
         "threshold": 60, "evaluators_required": DEFAULT_EVALUATORS, "discrepancy_percent": 30,
         "review_days": DEFAULT_REVIEW_DAYS, "tie_break": DEFAULT_TIE_BREAK,
     })
+
+
+# --- for the API ----------------------------------------------------------------------------------
+
+def rubric_for_api(rubric: dict | None, si_stage: str | None = None) -> list[dict]:
+    """The criteria that apply at ``si_stage`` (the call's own without one), titles in the request's language."""
+    return [{"code": c.code, "title": c.title, "guidance": c.guidance, "max_points": plain_number(c.max_points),
+             "weight": plain_number(c.weight), "min_points": plain_number(c.min_points)}
+            for c in rubric_of(rubric, si_stage).criteria]
+
+
+def evaluation_for_api(rubric: dict | None) -> dict:
+    settings = rubric_of(rubric)
+    return {"threshold": float(settings.threshold), "evaluators_required": settings.evaluators_required,
+            "discrepancy_percent": float(settings.discrepancy_percent), "review_days": settings.review_days,
+            "tie_break": settings.tie_break,
+            "stages": {code: {"threshold": float(rubric_of(rubric, code).threshold),
+                              "criteria": rubric_for_api(rubric, code)}
+                       for code in ((rubric or {}).get("stages") or {})}}
+
+
+# A new call starts from the standard rubric; the call carries it (grants.calls.parts).
+register_part("rubric", default=default_rubric)

@@ -29,12 +29,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from grants.applications.models import Application
-from grants.applications.services import content_hash
 from grants.audit.changes import changes
 from grants.audit.services import record_event
 from grants.calls.models import Call, CallStatus
-from grants.core.db import db, utcnow
+from grants.core.db import content_hash, db, utcnow
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
+from grants.core.roles import RoleCode
 from grants.evaluations.models import (
     ACTIVE_STATES,
     OPEN_STATES,
@@ -47,7 +47,7 @@ from grants.evaluations.models import (
 from grants.evaluations.rubrics import Rubric, decimal, plain_number, rubric_for, two_places, validate_rubric
 from grants.organisations.models import Membership, Organisation
 from grants.users.models import Role as RoleRow
-from grants.users.models import RoleCode, User, user_roles
+from grants.users.models import User, user_roles
 from grants.workflows.definitions import SYSTEM
 from grants.workflows.engine import fire
 

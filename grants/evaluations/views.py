@@ -23,6 +23,7 @@ from grants.calls.models import Call
 from grants.core.db import db, utcnow
 from grants.core.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed, UserInputError
 from grants.core.i18n import current_language
+from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.evaluations.forms import DeclarationForm, RelationForm, RemoveRelationForm, ReviewForm, review_form
 from grants.evaluations.models import ACTIVE_STATES, OPEN_STATES, READING_STATES, Assignment, Review
@@ -39,7 +40,6 @@ from grants.evaluations.services import (
     submit_review,
 )
 from grants.organisations.models import Organisation
-from grants.users.models import RoleCode
 
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.codes import REGION_LABELS, Region, label
 from grants.core.db import JSONType, TimestampMixin, db, str_enum
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
+from grants.organisations.models import Organisation
 from grants.workflows.engine import protect_state
-
-if TYPE_CHECKING:
-    from grants.applications.models import Application
-    from grants.organisations.models import Organisation
 
 
 class Initiative(TimestampMixin, db.Model):
@@ -38,7 +33,9 @@ class Initiative(TimestampMixin, db.Model):
     region: Mapped[Region | None] = mapped_column(str_enum(Region, "region"))
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
-    applications: Mapped[list[Application]] = relationship(back_populates="initiative")
+    #: The initiative's :class:`~grants.applications.models.Application` rows. Applications sit
+    #: above initiatives in the layers, so the class is named, not imported.
+    applications = relationship("Application", back_populates="initiative")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (sa.Index("ix_initiatives_current_stage", "current_stage"),)

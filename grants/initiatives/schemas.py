@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from grants.api.common import PageArgs
 from grants.core.codes import Region
+from grants.core.paging import PageArgs
 
 
 class InitiativeSchema(ma.Schema):

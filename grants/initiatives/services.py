@@ -1,28 +1,31 @@
 """Initiatives: reading, listing, creating and editing the profile.
 
 The SI stage is set once, when the initiative is created; after that it moves only by the
-initiative workflow (grants.workflows.services.act), never by an edit.
+initiative workflow (grants.workflows.services.act), never by an edit. Applications sit above
+initiatives in the layers: what the initiative pages show of them comes through
+:class:`ApplicationsOfInitiatives`, which grants.applications registers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.applications.models import Application
-from grants.applications.permissions import reads_all_applications
 from grants.audit.changes import changes, snapshot
 from grants.audit.services import record_event
 from grants.core.codes import Region
 from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
+from grants.core.roles import RoleCode
 from grants.initiatives.models import Initiative
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
 from grants.organisations.models import Membership, Organisation
-from grants.users.models import RoleCode
+from grants.workflows.engine import state_def
 
 #: The profile an applicant keeps; the SI stage is not among them (the workflow moves it).
 PROFILE_FIELDS = ("title", "description", "theme", "target_groups", "region")
@@ -32,10 +35,39 @@ TARGET_GROUP_MAX, TARGET_GROUPS_MAX_ITEMS = 80, 20
 GRANT_TAGS = frozenset({"grant", "closed_positive"})
 
 
+@dataclass(frozen=True)
+class ApplicationsOfInitiatives:
+    """What the initiative pages show of the applications, registered by grants.applications."""
+
+    #: A subquery of ``(initiative_id, n)``: how many applications each initiative has.
+    counts: Callable[[], sa.Subquery]
+    #: The initiative's applications, oldest first, with what their rows show loaded.
+    of: Callable[[Initiative], list]
+
+
+_applications: list[ApplicationsOfInitiatives] = []
+
+
+def register_applications(provider: ApplicationsOfInitiatives) -> None:
+    if _applications:
+        raise ValueError("the applications of initiatives are registered twice")
+    _applications.append(provider)
+
+
+def _provider() -> ApplicationsOfInitiatives:
+    if not _applications:
+        raise RuntimeError("grants.applications registers the applications of initiatives; create the app first")
+    return _applications[0]
+
+
+def _reads_all(user) -> bool:
+    return user.is_authenticated and user.is_staff
+
+
 def can_read(user, initiative: Initiative) -> bool:
     """Programme staff and the members of the owning organisation (the public registry
     shows a public view of its own)."""
-    return user.is_authenticated and (reads_all_applications(user) or user.is_member_of(initiative.organisation_id))
+    return user.is_authenticated and (_reads_all(user) or user.is_member_of(initiative.organisation_id))
 
 
 def can_edit(user, initiative: Initiative) -> bool:
@@ -52,7 +84,7 @@ def get_readable(user, initiative_id: int) -> Initiative:
 
 def readable(user) -> sa.ColumnElement[bool]:
     """:func:`can_read` as a WHERE clause, for lists."""
-    if reads_all_applications(user):
+    if _reads_all(user):
         return sa.true()
     return Initiative.organisation_id.in_(sa.select(Membership.organisation_id)
                                           .where(Membership.user_id == user.id))
@@ -74,8 +106,7 @@ def page_with_counts(query: sa.Select, page: int, per_page: int) -> tuple[list[t
     Two queries whatever the size: the count, then the rows with their organisation (joined
     by the model) and the application counts from one grouped subquery."""
     total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    counts = (sa.select(Application.initiative_id, sa.func.count(Application.id).label("n"))
-              .group_by(Application.initiative_id).subquery())
+    counts = _provider().counts()
     rows = db.session.execute(
         query.add_columns(sa.func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.initiative_id == Initiative.id)
@@ -83,18 +114,11 @@ def page_with_counts(query: sa.Select, page: int, per_page: int) -> tuple[list[t
     return [(initiative, int(count)) for initiative, count in rows], total
 
 
-def applications_of(initiative: Initiative) -> tuple[list[Application], list[Application]]:
+def applications_of(initiative: Initiative) -> tuple[list, list]:
     """The initiative's applications, oldest first, split into those still applications and
     the grants (states tagged ``grant`` or ``closed_positive`` in their workflow)."""
-    from grants.calls.models import Call
-    from grants.workflows.engine import state_def
-
-    applications = db.session.scalars(
-        sa.select(Application).where(Application.initiative_id == initiative.id)
-        .options(sa.orm.joinedload(Application.call).joinedload(Call.programme))
-        .order_by(Application.created_at, Application.id)).unique().all()
     grants, others = [], []
-    for application in applications:
+    for application in _provider().of(initiative):
         state = state_def(application)
         (grants if state is not None and state.tag in GRANT_TAGS else others).append(application)
     return others, grants

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grants.api.common import PageArgs
+from grants.core.paging import PageArgs
 from grants.notifications.services import STATUSES, status_of
 
 

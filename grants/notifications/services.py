@@ -1,8 +1,9 @@
 """Notifications: write messages to the outbox with the change they tell about, send them later.
 
-Writing (:func:`queue_message`, :func:`notify` and the notifications built on them) happens in
-the caller's transaction: it flushes and never commits, so a message exists exactly when the
-state change, its audit event and the rest of the request commit.
+Writing (:func:`queue_message`, :func:`notify`) happens in the caller's transaction: it
+flushes and never commits, so a message exists exactly when the state change, its audit event
+and the rest of the request commit. This is a service every domain calls: what a message says
+is the domain's (``grants/<domain>/notices.py``), its template is under notifications/.
 
 Sending (:func:`send_pending`) is a job, not a request service: run by
 ``flask --app grants outbox send``, it owns its transactions and **commits once per message**,
@@ -119,67 +120,9 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _application_link(application) -> str:
-    return external_url("applications.detail", application_id=application.id)
-
-
 def one_line(text: str) -> str:
     """``text`` with its whitespace (line breaks included) collapsed: safe in a subject line."""
     return " ".join(str(text).split())
-
-
-def notify_submission_receipt(application, submission) -> list[OutboxMessage]:
-    """A receipt to every member of the applicant organisation: what was submitted, to which
-    call, when (Europe/Riga), its content hash, and a link. Flushes, never commits."""
-    link = _application_link(application)
-    submitted_at = local_time(submission.submitted_at)
-    return [notify("submission_receipt", user, object_type="application", object_id=application.id,
-                   application=application, title=one_line(application.title),
-                   call_code=one_line(application.call.code), submission=submission,
-                   submitted_at=submitted_at, link=link)
-            for user in organisation_recipients(application.organisation)]
-
-
-def notify_clarification_requested(application, question: str | None) -> list[OutboxMessage]:
-    """The officer's question to every member of the applicant organisation, with a link."""
-    link = _application_link(application)
-    return [notify("clarification_requested", user, object_type="application", object_id=application.id,
-                   application=application, title=one_line(application.title),
-                   call_code=one_line(application.call.code), question=question or "", link=link)
-            for user in organisation_recipients(application.organisation)]
-
-
-def notify_ineligible(application, comment: str | None) -> list[OutboxMessage]:
-    """The reasons (rules not met, the officer's comment) and the appeal deadline, to every member."""
-    from grants.eligibility.services import appeal_deadline, failed_results
-
-    link = _application_link(application)
-    deadline = local_time(appeal_deadline(application))
-    reasons = failed_results(application)
-    return [notify("ineligible", user, object_type="application", object_id=application.id,
-                   application=application, title=one_line(application.title),
-                   call_code=one_line(application.call.code), reasons=reasons, comment=comment or "",
-                   deadline=deadline, link=link)
-            for user in organisation_recipients(application.organisation)]
-
-
-def notify_decision(application) -> list[OutboxMessage]:
-    """The committee's decision to every member: outcome, amount and conditions, the consolidated
-    anonymous feedback and, when the application was not funded, the appeal deadline."""
-    from grants.decisions.services import latest_decision
-    from grants.eligibility.services import appeal_deadline
-    from grants.evaluations.services import feedback
-
-    decision = latest_decision(application)
-    link = _application_link(application)
-    deadline = local_time(appeal_deadline(application)) if application.state == "rejected" else None
-    messages = []
-    for user in organisation_recipients(application.organisation):
-        messages.append(notify("decision", user, object_type="application", object_id=application.id,
-                               application=application, title=one_line(application.title),
-                               call_code=one_line(application.call.code), decision=decision,
-                               feedback_for=lambda: feedback(application), deadline=deadline, link=link))
-    return messages
 
 
 # --- reading --------------------------------------------------------------------------------------

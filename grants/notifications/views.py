@@ -6,10 +6,10 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from grants.api.common import page_of
+from grants.core.paging import page_of
+from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.notifications.services import STATUSES, messages_query, outbox_counts, status_of
-from grants.users.models import RoleCode
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 

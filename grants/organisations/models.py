@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -12,9 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.codes import LEGAL_FORM_LABELS, REGION_LABELS, LegalForm, Region, label
 from grants.core.db import TimestampMixin, UTCDateTime, db, str_enum
-
-if TYPE_CHECKING:
-    from grants.users.models import User
+from grants.users.models import User
 
 
 class MemberRole(enum.StrEnum):

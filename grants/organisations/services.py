@@ -14,9 +14,11 @@ from grants.audit.changes import changes, snapshot
 from grants.audit.services import record_event
 from grants.core.db import db, utcnow
 from grants.core.errors import UserInputError
+from grants.core.roles import RoleCode
 from grants.core.security import token_digest
+from grants.notifications.services import external_url, queue_message
 from grants.organisations.models import Invitation, MemberRole, Membership, Organisation
-from grants.users.models import RoleCode, User
+from grants.users.models import User
 from grants.users.services import grant_role
 
 PROFILE_FIELDS = ("name", "registration_number", "legal_form", "region", "country", "address",
@@ -96,8 +98,6 @@ def invite_member(organisation: Organisation, actor: User, email: str) -> tuple[
     """A member invites someone by e-mail; the message with the link goes to the outbox.
 
     Returns the invitation and the token (only its digest is stored)."""
-    from grants.notifications.services import external_url, queue_message
-
     email = (email or "").strip().lower()
     try:
         email = validate_email(email, check_deliverability=False).normalized.lower()

@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
-
-if TYPE_CHECKING:
-    from grants.organisations.models import Membership
-
-
-class RoleCode(enum.StrEnum):
-    APPLICANT = "applicant"
-    EVALUATOR = "evaluator"
-    OFFICER = "officer"
-    COMMITTEE = "committee"
-    FINANCE = "finance"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-
-ROLE_LABELS = {
-    RoleCode.APPLICANT: _l("Applicant"),
-    RoleCode.EVALUATOR: _l("Evaluator"),
-    RoleCode.OFFICER: _l("Programme officer"),
-    RoleCode.COMMITTEE: _l("Committee member"),
-    RoleCode.FINANCE: _l("Finance"),
-    RoleCode.AUDITOR: _l("Auditor"),
-    RoleCode.ADMIN: _l("Administrator"),
-}
-
-#: Roles of programme staff, who see every application of the programme.
-STAFF_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.FINANCE, RoleCode.AUDITOR, RoleCode.ADMIN)
+from grants.core.roles import ROLE_LABELS, STAFF_ROLES, RoleCode
 
 
 class Role(db.Model):
@@ -79,8 +50,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin",
-                                                         cascade="all, delete-orphan")
+    #: The user's :class:`~grants.organisations.models.Membership` rows. Organisations sit above
+    #: users in the layers, so the class is named, not imported (it is mapped by then).
+    memberships = relationship("Membership", back_populates="user", lazy="selectin", cascade="all, delete-orphan")
 
     __table_args__ = (sa.CheckConstraint("locale IN ('lv', 'en')", name="locale"),)
 

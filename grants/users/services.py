@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from grants.audit.services import record_event
 from grants.core.db import db, utcnow
 from grants.core.errors import UserInputError
+from grants.core.roles import RoleCode
 from grants.core.security import (
     hash_password,
     new_token,
@@ -18,7 +19,7 @@ from grants.core.security import (
     token_digest,
     verify_password,
 )
-from grants.users.models import ApiToken, Role, RoleCode, User
+from grants.users.models import ApiToken, Role, User
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -49,7 +49,7 @@ def logout():
     if lang:
         session["lang"] = lang
     flash(_("You have signed out."), "info")
-    return redirect(url_for("core.home"))
+    return redirect(url_for("home.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -18,9 +18,8 @@ from pathlib import Path
 import yaml
 from transitions import Machine
 
-from grants.users.models import RoleCode
-from grants.workflows import effects as _effects  # noqa: F401  (registers effects)
-from grants.workflows import guards as _guards  # noqa: F401  (registers guards)
+from grants.core.roles import RoleCode
+from grants.workflows import guards as _guards  # noqa: F401  (registers the engine's own, domain-free guards)
 from grants.workflows.registry import EFFECTS, GUARDS
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
@@ -150,10 +149,10 @@ def parse_definition(data: dict, source_file: str = "<memory>") -> WorkflowDefin
         guard_names, effect_names = _as_tuple(spec.get("guards")), _as_tuple(spec.get("effects"))
         for name in guard_names:
             if name not in GUARDS:
-                fail(f"{where} names unknown guard {name!r}")
+                fail(f"{where} names unknown guard {name!r} (no domain registered it)")
         for name in effect_names:
             if name not in EFFECTS:
-                fail(f"{where} names unknown effect {name!r}")
+                fail(f"{where} names unknown effect {name!r} (no domain registered it)")
         auto = bool(spec.get("auto", False))
         if auto and SYSTEM not in roles:
             fail(f"{where} is automatic, so {SYSTEM!r} must be among its roles")

@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import gettext, lazy_pgettext
 
 from grants.core.errors import NotFound
-from grants.users.models import ROLE_LABELS
+from grants.core.roles import ROLE_LABELS
 from grants.workflows import engine
 from grants.workflows.definitions import SYSTEM, WorkflowDefinition
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
+from grants.audit.services import lock_chain, record_event
 from grants.core.db import db, utcnow
 from grants.core.errors import Conflict, PermissionDenied, TransitionNotAllowed
 from grants.workflows.definitions import SYSTEM, TransitionDef, WorkflowDefinition, load_all
@@ -43,10 +44,14 @@ def protect_state(attribute) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Load and compile every definition once per process; a broken one stops start-up."""
+    """Load and compile every definition once per process; a broken one, or one naming a guard or
+    an effect no domain registered, stops start-up (the app factory imports the domains first).
+    Pages get ``state_label`` and ``status_label``."""
     if not _DEFINITIONS:
         _DEFINITIONS.update(load_all())
     app.extensions["workflows"] = _DEFINITIONS
+    app.jinja_env.globals["state_label"] = state_label
+    app.jinja_env.globals["status_label"] = status_label
 
 
 def definitions() -> dict[tuple[str, int], WorkflowDefinition]:
@@ -153,8 +158,6 @@ def fire(obj, trigger: str, actor, comment: str | None = None, **payload: Any):
     first. Then fires, as the system, any automatic transition out of the state reached.
     Flushes; the caller commits.
     """
-    from grants.audit.services import lock_chain
-
     definition = definition_for(obj)
     if trigger not in definition.triggers():
         _refuse("unknown_trigger", _("There is no such action."))
@@ -186,9 +189,6 @@ def fire(obj, trigger: str, actor, comment: str | None = None, **payload: Any):
 def _apply(obj, definition: WorkflowDefinition, trigger: str, permitted: list[TransitionDef], actor,
            roles: frozenset[str], comment: str | None, payload: dict[str, Any]) -> None:
     """Run guards, move the object, write it and its audit event, then the after-save effects."""
-    from grants.audit.services import record_event
-
-
     before = state_of(obj)
     context = Context(actor=actor, roles=roles, comment=comment, payload=payload, source=before, trigger=trigger)
     chosen = context.chosen = _choose(obj, permitted, context)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from grants.audit.models import AuditEvent
 from grants.core.db import db
-from grants.users.models import ROLE_LABELS, STAFF_ROLES, RoleCode, User
+from grants.core.roles import ROLE_LABELS, STAFF_ROLES, RoleCode
 from grants.workflows.definitions import SYSTEM
 from grants.workflows.engine import definition_for
 
@@ -45,11 +45,11 @@ def history(obj, viewer) -> list[HistoryEntry]:
     Applicants see every step and its comment (questions, reasons, feedback) but not the
     names of the staff who took it, only their role. One query whatever the length.
     """
-    rows = db.session.execute(
-        sa.select(AuditEvent, User.name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
+    events = db.session.scalars(
+        sa.select(AuditEvent).outerjoin(AuditEvent.actor)
+        .options(sa.orm.contains_eager(AuditEvent.actor).lazyload("*"))  # the account, not its roles
         .where(AuditEvent.object_type == type(obj).__name__.lower(), AuditEvent.object_id == str(obj.id))
-        .order_by(AuditEvent.id)).all()
+        .order_by(AuditEvent.id)).unique().all()
     definition = definition_for(obj)
     sees_names = viewer.has_any_role(*STAFF_ROLES)
 
@@ -58,7 +58,8 @@ def history(obj, viewer) -> list[HistoryEntry]:
         return _(found.label) if found else state
 
     entries = []
-    for event, name in rows:
+    for event in events:
+        name = event.actor.name if event.actor is not None else None
         payload = event.payload or {}
         if event.role == SYSTEM:
             actor = _("System")

@@ -3,6 +3,10 @@
 YAML names a guard or an effect; only functions registered here can run. A guard returns
 ``None`` when the transition may go ahead, or a :class:`Reason` saying why not.
 
+The engine knows no domain: each domain registers its guards and effects beside its own logic
+(``grants/<domain>/guards.py`` and ``effects.py``), and the app factory imports them before
+the definitions are loaded, so a definition naming a name nobody registered stops start-up.
+
 An effect runs in one of two phases. ``before_save`` effects change the object in memory as
 the state changes, so the new state and its data are written in one UPDATE. ``after_save``
 effects run once the transition and its audit event are recorded; they may fire follow-up

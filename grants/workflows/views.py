@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
+from grants.core.roles import RoleCode
 from grants.core.security import roles_required
-from grants.users.models import RoleCode
 from grants.workflows.diagrams import describe_workflow, workflow_summaries
 
 bp = Blueprint("workflows", __name__, url_prefix="/admin/workflows")

@@ -13,21 +13,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.calls.forms import RuleForm, RulesActionForm, RulesJSONForm
 from grants.calls.models import CALL_EDITORS, Call, CallStatus
-from grants.calls.services import (
-    preview_application,
-    preview_candidates,
-    preview_rules,
-    rules_hash,
-    update_call_rules,
-)
+from grants.calls.services import rules_hash, update_call_rules
 from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, UserInputError
 from grants.core.i18n import current_language
 from grants.core.security import roles_required
 from grants.eligibility.checks import CHECKS, check_catalogue, check_defaults
+from grants.eligibility.forms import RuleForm, RulesActionForm, RulesJSONForm
 from grants.eligibility.presets import demo_ruleset, micro_project_rule
+from grants.eligibility.preview import preview_application, preview_candidates, preview_rules
 from grants.eligibility.rules import context_reference
 
 bp = Blueprint("call_rules", __name__, url_prefix="/calls")

@@ -1,0 +1,38 @@
+"""Effects of the committee's decision: the decision stored with the ranking it was taken on,
+and the applicant told."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from grants.core.db import db
+from grants.decisions import notices
+from grants.decisions.models import Decision, Outcome
+from grants.decisions.services import as_date
+from grants.workflows.registry import Context, effect
+
+
+@effect("record_decision")
+def record_decision(obj, ctx: Context) -> None:
+    """The committee's decision, with the rank, score and recommendation it was taken on."""
+    row = ctx.found.get("rank_row")
+    outcome = Outcome(ctx.payload["outcome"]) if "outcome" in ctx.payload else Outcome(ctx.dest)
+    amount = ctx.payload.get("amount")
+    departs = row is not None and row.recommendation is not None and row.recommendation != outcome.value
+    decision = Decision(application_id=obj.id, outcome=outcome,
+                        amount=Decimal(str(amount)) if amount is not None else None,
+                        conditions=str(ctx.payload.get("conditions") or ""), justification=(ctx.comment or "").strip(),
+                        decided_on=as_date(ctx.payload.get("decided_on")), decided_by_id=ctx.actor.id,
+                        recommended=row.recommendation if row is not None else None,
+                        rank=row.rank if row is not None else None,
+                        final_score=row.final_score if row is not None else None, departs_from_ranking=departs)
+    db.session.add(decision)
+    ctx.payload.update(recommended=decision.recommended, rank=decision.rank, final_score=decision.final_score,
+                       departs_from_ranking=departs)
+
+
+@effect("notify_decision", phase="after_save")
+def notify_decision(obj, ctx: Context) -> None:
+    """The applicant organisation gets the result, the consolidated feedback and, when it may
+    appeal, the deadline."""
+    notices.notify_decision(obj)
