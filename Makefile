@@ -48,8 +48,10 @@ test-postgres: translations
 
 test: lint test-sqlite test-postgres
 
+# ruff, then the layers of grants/ (import-linter: pyproject.toml, README.md "The layers").
 lint: install
 	$(BIN)/ruff check grants config tests bench
+	$(BIN)/lint-imports --no-cache
 
 # Audit verify speed (DESIGN §11: >= 100,000 events/s) on SQLite, then on PostgreSQL (PG_ADMIN_URL, local);
 # each run builds and drops its own throw-away database. BENCH_EVENTS is at most 200000.
