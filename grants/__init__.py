@@ -54,6 +54,11 @@ from grants.evaluations import permissions as evaluation_permissions
 from grants.evaluations import rubrics as evaluation_rubrics
 from grants.evaluations.officer_views import bp as call_evaluation_bp
 from grants.evaluations.views import bp as evaluations_bp
+from grants.grants_mgmt import effects as grant_effects
+from grants.grants_mgmt import gates as grant_gates
+from grants.grants_mgmt import guards as grant_guards
+from grants.grants_mgmt import listings as grant_listings
+from grants.grants_mgmt import retention as grant_retention
 from grants.initiatives import guards as initiative_guards
 from grants.initiatives.views import bp as initiatives_bp
 from grants.notifications.views import bp as outbox_bp
@@ -66,10 +71,12 @@ from grants.workflows.views import bp as workflows_bp
 #: Imported for what they register, lowest domain first: the workflow guards and effects of
 #: each domain, and the answers a higher domain gives a lower one (an evaluator's way into an
 #: application, the applications of an initiative, a call's rules and rubric, the applicants
-#: told of a corrigendum).
+#: told of a corrigendum, what a stage gate judges, the grantee record eligibility reads); and
+#: the retention hold on deleting a grant's records.
 REGISTERING = (initiative_guards, application_guards, application_effects, application_initiatives,
                application_notices, eligibility_rules, eligibility_guards, eligibility_effects, evaluation_rubrics,
-               evaluation_guards, evaluation_effects, evaluation_permissions, decision_guards, decision_effects)
+               evaluation_guards, evaluation_effects, evaluation_permissions, decision_guards, decision_effects,
+               grant_guards, grant_effects, grant_gates, grant_listings, grant_retention)
 
 #: The page blueprints, registered in this order.
 BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms_bp, call_rules_bp, dashboard_bp,

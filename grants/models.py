@@ -6,12 +6,24 @@ from grants.calls.models import Call, CallStage, CallVersion, Programme
 from grants.decisions.models import Decision
 from grants.eligibility.models import DeMinimisAid, EligibilityResult
 from grants.evaluations.models import Assignment, EvaluationResult, PoolMember, Relation, Review
+from grants.grants_mgmt.models import (
+    CallIndicatorTarget,
+    GrantAgreement,
+    GrantFile,
+    GrantReport,
+    Indicator,
+    Irregularity,
+    Payment,
+    RecoveryOrder,
+    ReportDue,
+)
 from grants.initiatives.models import Initiative
 from grants.notifications.models import OutboxMessage
 from grants.organisations.models import Invitation, Membership, Organisation
 from grants.users.models import ApiToken, Role, User, user_roles
 
-__all__ = ["ApiToken", "Application", "Assignment", "Attachment", "AuditEvent", "AuditHead", "Call", "CallStage",
-           "CallVersion", "Decision", "DeMinimisAid", "EligibilityResult", "EvaluationResult", "Initiative",
-           "Invitation", "Membership", "Organisation", "OutboxMessage", "PoolMember", "Programme", "Relation", "Review",
-           "Role", "Submission", "User", "user_roles"]
+__all__ = ["ApiToken", "Application", "Assignment", "Attachment", "AuditEvent", "AuditHead", "Call",
+           "CallIndicatorTarget", "CallStage", "CallVersion", "Decision", "DeMinimisAid", "EligibilityResult",
+           "EvaluationResult", "GrantAgreement", "GrantFile", "GrantReport", "Indicator", "Initiative", "Invitation",
+           "Irregularity", "Membership", "Organisation", "OutboxMessage", "Payment", "PoolMember", "Programme",
+           "RecoveryOrder", "Relation", "ReportDue", "Review", "Role", "Submission", "User", "user_roles"]

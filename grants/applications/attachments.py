@@ -7,6 +7,7 @@ backend under a random key, the row and its audit event to the request's transac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -98,15 +99,26 @@ def get_attachment(application: Application, attachment_id: int) -> Attachment:
     return attachment
 
 
-def add_attachment(application: Application, actor, file_storage: FileStorage | None,
-                   question_code: str | None = None) -> Attachment:
-    """Store the uploaded file and record it (flushes, never commits).
+@dataclass(frozen=True)
+class ReceivedFile:
+    """An upload accepted and stored: what a row describing it records."""
 
-    Refused with :class:`UserInputError` (not an allowed type, content and name disagree, a bad
-    name), :class:`UploadTooLarge` over ``MAX_UPLOAD_MB``, a 409 when not editable, 404 when
-    the actor may not read the application. A refused file leaves nothing in storage.
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+
+
+def receive_upload(file_storage: FileStorage | None) -> ReceivedFile:
+    """Check and store an uploaded file, for any row that keeps one (an application's attachment, a
+    grant's signed agreement or report file).
+
+    Refused with :class:`UserInputError` under ``file`` (no file, a bad name, a type not allowed,
+    content and name disagree) or :class:`UploadTooLarge` over ``MAX_UPLOAD_MB``; a refused file
+    leaves nothing in storage. The caller writes its row in the request's transaction and calls
+    :func:`keep_if_committed`, so the bytes go again if that transaction does not commit.
     """
-    _authorise_edit(actor, application, question_code or None)
     if file_storage is None or not file_storage.filename:
         raise UserInputError(fields={"file": [_("Choose a file to upload.")]})
     try:
@@ -126,20 +138,45 @@ def add_attachment(application: Application, actor, file_storage: FileStorage | 
     except UploadRefused as refused:
         storage.delete(stored.key)
         raise UserInputError(str(refused.message), fields={"file": [str(refused.message)]}) from None
-    attachment = Attachment(application=application, question_code=question_code or None, filename=filename,
-                            content_type=content_type, size=stored.size, sha256=stored.sha256,
-                            storage_key=stored.key, uploaded_by_id=actor.id)
+    return ReceivedFile(filename=filename, content_type=content_type, size=stored.size, sha256=stored.sha256,
+                        storage_key=stored.key)
+
+
+def forget_upload(received: ReceivedFile) -> None:
+    """Delete the bytes of an upload whose row could not be written."""
+    get_storage().delete(received.storage_key)
+
+
+def keep_if_committed(received: ReceivedFile) -> None:
+    """The bytes stay only if the request's transaction commits (see above)."""
+    _discard_unless_committed(get_storage(), received.storage_key)
+
+
+def add_attachment(application: Application, actor, file_storage: FileStorage | None,
+                   question_code: str | None = None) -> Attachment:
+    """Store the uploaded file and record it (flushes, never commits).
+
+    Refused with :class:`UserInputError` (not an allowed type, content and name disagree, a bad
+    name), :class:`UploadTooLarge` over ``MAX_UPLOAD_MB``, a 409 when not editable, 404 when
+    the actor may not read the application. A refused file leaves nothing in storage.
+    """
+    _authorise_edit(actor, application, question_code or None)
+    received = receive_upload(file_storage)
+    attachment = Attachment(application=application, question_code=question_code or None,
+                            filename=received.filename, content_type=received.content_type, size=received.size,
+                            sha256=received.sha256, storage_key=received.storage_key, uploaded_by_id=actor.id)
     try:
         db.session.add(attachment)
         db.session.flush()
         record_event(action="attachment.upload", object_type="application", object_id=application.id,
-                     actor=actor, payload={"attachment_id": attachment.id, "filename": filename,
-                                           "size": stored.size, "sha256": stored.sha256,
-                                           "content_type": content_type, "question_code": question_code or None})
+                     actor=actor, payload={"attachment_id": attachment.id, "filename": received.filename,
+                                           "size": received.size, "sha256": received.sha256,
+                                           "content_type": received.content_type,
+                                           "question_code": question_code or None})
     except BaseException:
-        storage.delete(stored.key)
+        forget_upload(received)
         raise
-    _discard_unless_committed(storage, stored.key)
+    keep_if_committed(received)
     return attachment
 
 

@@ -22,9 +22,11 @@ def remember_appeal_origin(obj, ctx: Context) -> None:
 
 @effect("record_stage_evidence")
 def record_stage_evidence(obj, ctx: Context) -> None:
-    """The results of the stage the award funds are accepted: evidence for the initiative."""
+    """The results of the stage the award funds are accepted: evidence for the initiative (the stage
+    goes into the transition's audit event, which dates the proof)."""
     if obj.award_stage not in (obj.proven_stages or []):
         obj.proven_stages = [*(obj.proven_stages or []), obj.award_stage]
+    ctx.payload["proven_stage"] = obj.award_stage
 
 
 @effect("advance_award_stage")

@@ -117,35 +117,37 @@ def _reviews_required(call: Call) -> int:
     applications, thirds = db.session.execute(
         sa.select(sa.func.count(Application.id),
                   sa.func.coalesce(sa.func.sum(sa.case((EvaluationResult.discrepancy.is_(True), 1), else_=0)), 0))
-        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
+        .outerjoin(EvaluationResult, sa.and_(EvaluationResult.application_id == Application.id,
+                                             EvaluationResult.gate_stage == ""))
         .where(Application.call_id == call.id, is_ranked())).one()
     return applications * rubric_of(call.rubric).evaluators_required + int(thirds or 0)
 
 
 def _discrepancies(call: Call) -> list[dict[str, Any]]:
-    """Applications waiting for a third evaluator, with the submitted totals and whether a third is
-    assigned: two statements."""
+    """Applications waiting for a third evaluator (in the selection or at a stage gate), with the
+    submitted totals of that round and whether a third is assigned: two statements."""
     third_assigned = (sa.select(Assignment.id).where(Assignment.application_id == Application.id,
+                                                     Assignment.gate_stage == EvaluationResult.gate_stage,
                                                      Assignment.reason == "third",
                                                      Assignment.state.in_(ACTIVE_STATES)).exists())
     rows = db.session.execute(
-        sa.select(Application.id, Application.title, Organisation.name, third_assigned)
+        sa.select(Application.id, Application.title, Organisation.name, EvaluationResult.gate_stage, third_assigned)
         .join(EvaluationResult, EvaluationResult.application_id == Application.id)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .where(Application.call_id == call.id, EvaluationResult.needs_third.is_(True))
-        .order_by(Application.id)).all()
-    totals: dict[int, list[Decimal]] = defaultdict(list)
+        .order_by(Application.id, EvaluationResult.gate_stage)).all()
+    totals: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
     if rows:
-        for app_id, total in db.session.execute(
-                sa.select(Review.application_id, Review.total)
+        for app_id, gate_stage, total in db.session.execute(
+                sa.select(Review.application_id, Assignment.gate_stage, Review.total)
                 .join(Assignment, Assignment.id == Review.assignment_id)
                 .where(Assignment.call_id == call.id, Assignment.state == "submitted",
                        Review.submitted_at.is_not(None), Review.application_id.in_([r[0] for r in rows]))
                 .order_by(Review.application_id, Review.id)):
-            totals[app_id].append(total)
-    return [{"application_id": app_id, "title": title, "organisation": organisation,
-             "totals": totals.get(app_id, []), "third_assigned": bool(assigned)}
-            for app_id, title, organisation, assigned in rows]
+            totals[(app_id, gate_stage)].append(total)
+    return [{"application_id": app_id, "title": title, "organisation": organisation, "gate_stage": gate_stage,
+             "totals": totals.get((app_id, gate_stage), []), "third_assigned": bool(assigned)}
+            for app_id, title, organisation, gate_stage, assigned in rows]
 
 
 def _overdue(call: Call) -> list[AssignmentRow]:

@@ -28,7 +28,7 @@ from grants.applications.models import Application, Submission
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.decisions.models import Decision
-from grants.evaluations.models import EvaluationResult, Review
+from grants.evaluations.models import Assignment, EvaluationResult, Review
 from grants.evaluations.rubrics import TIE_BREAKS, rubric_of
 from grants.organisations.models import Organisation
 
@@ -81,8 +81,11 @@ def _query(call: Call, si_stage: str | None) -> sa.Select:
     in_call = sa.select(Application.id).where(Application.call_id == call.id).scalar_subquery()
     first = (sa.select(Submission.application_id, sa.func.min(Submission.submitted_at).label("first"))
              .where(Submission.application_id.in_(in_call)).group_by(Submission.application_id).subquery())
+    # The selection's reviews and result only: a stage gate's (after award) do not move the ranking.
     reviews = (sa.select(Review.application_id, sa.func.count().label("n"))
-               .where(Review.submitted_at.is_not(None), Review.application_id.in_(in_call))
+               .join(Assignment, Assignment.id == Review.assignment_id)
+               .where(Review.submitted_at.is_not(None), Review.application_id.in_(in_call),
+                      Assignment.gate_stage == "")
                .group_by(Review.application_id).subquery())
     latest = (sa.select(Decision.application_id, sa.func.max(Decision.id).label("id"))
               .where(Decision.application_id.in_(in_call)).group_by(Decision.application_id).subquery())
@@ -97,7 +100,8 @@ def _query(call: Call, si_stage: str | None) -> sa.Select:
         .join(Organisation, Organisation.id == Application.organisation_id)
         .outerjoin(first, first.c.application_id == Application.id)
         .outerjoin(reviews, reviews.c.application_id == Application.id)
-        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
+        .outerjoin(EvaluationResult, sa.and_(EvaluationResult.application_id == Application.id,
+                                             EvaluationResult.gate_stage == ""))
         .outerjoin(latest, latest.c.application_id == Application.id)
         .outerjoin(Decision, Decision.id == latest.c.id)
         .where(Application.call_id == call.id, is_ranked())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -202,18 +202,25 @@ def previous_stage_completed(facts: Facts, params: dict[str, Any]) -> Result:
 
 class OverdueParams(_Params):
     grace_days = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=365))
+    #: Confirmed irregularities not yet recovered or written off fail the check too.
+    irregularities = ma.fields.Boolean(load_default=True)
 
 
-@check("no_overdue_reports", _l("No overdue reports"),
-       _l("None of the organisation's grants is past its planned end (start of implementation plus the duration) "
-          "without its final report."),
-       OverdueParams, ("overdue",))
+@check("no_overdue_reports", _l("No overdue reports or open irregularities"),
+       _l("None of the organisation's grants has a report its agreement requires past its due date and not "
+          "submitted (for older grants without an agreement: past the planned end, start of implementation plus "
+          "the duration, without the final report), nor a confirmed irregularity not yet recovered or written off."),
+       OverdueParams, ("overdue", "irregularities"))
 def no_overdue_reports(facts: Facts, params: dict[str, Any]) -> Result:
-    from datetime import timedelta
-
+    grace = timedelta(days=params["grace_days"])
     overdue = [f"{code} (#{app_id}, {end.isoformat()})" for app_id, code, end in facts.running_grants
-               if end is not None and end + timedelta(days=params["grace_days"]) < facts.today]
-    return Result(_passes(not overdue), {"overdue": ", ".join(overdue) or "—"})
+               if end is not None and end + grace < facts.today]
+    overdue += [f"{code} (#{app_id}, {due.isoformat()})" for app_id, code, due in facts.overdue_reports
+                if due + grace < facts.today]
+    irregular = ([f"{code} (#{app_id}, {_money(amount)} EUR)" for app_id, code, amount in facts.irregularities]
+                 if params.get("irregularities", True) else [])
+    return Result(_passes(not overdue and not irregular),
+                  {"overdue": ", ".join(overdue) or "—", "irregularities": ", ".join(irregular) or "—"})
 
 
 class DeMinimisParams(_Params):

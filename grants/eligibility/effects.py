@@ -26,7 +26,8 @@ def notify_ineligible(obj, ctx: Context) -> None:
 @effect("register_de_minimis_aid")
 def register_de_minimis_aid(obj, ctx: Context) -> None:
     """A signed grant under a call that checks de minimis is aid to the undertaking: it goes into
-    the register the next applications' de minimis checks read."""
-    aid = register_award(obj)
+    the register the next applications' de minimis checks read, with the amount the agreement awards
+    when an earlier effect of the transition found one (grants.grants_mgmt's sign_agreement)."""
+    aid = register_award(obj, ctx.found.get("awarded_amount"))
     if aid is not None:
         ctx.payload["de_minimis_aid"] = aid

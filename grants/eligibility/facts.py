@@ -9,6 +9,7 @@ number of applications or rules: nothing is queried per rule or per application.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -59,6 +60,10 @@ class Facts:
     running_grants: list[tuple[int, str, date | None]] = field(default_factory=list)
     #: SI stages proven by any application of the initiative.
     proven_stages: set[str] = field(default_factory=set)
+    #: The organisation's reports past their due date, undelivered: (application id, call code, due date).
+    overdue_reports: list[tuple[int, str, date]] = field(default_factory=list)
+    #: The organisation's confirmed irregularities not yet recovered: (application id, call code, amount).
+    irregularities: list[tuple[int, str, Decimal]] = field(default_factory=list)
 
     @property
     def call(self) -> Call:
@@ -120,6 +125,28 @@ def _add_months(day: date, months: int) -> date:
     raise ValueError(day)  # pragma: no cover
 
 
+@dataclass
+class GrantRecord:
+    """An organisation's record on its grants, from the domain that keeps them."""
+
+    overdue_reports: list[tuple[int, str, date]] = field(default_factory=list)
+    irregularities: list[tuple[int, str, Decimal]] = field(default_factory=list)
+    #: Grants whose reports an agreement schedules: the planned-end rule for older grants skips them.
+    with_agreement: set[int] = field(default_factory=set)
+
+
+#: Organisation ids and today → each organisation's :class:`GrantRecord`, in a fixed number of queries.
+#: grants.grants_mgmt registers it (it sits above eligibility); without it, only the planned end of older
+#: grants is looked at.
+_grant_records: list[Callable[[set[int], date], dict[int, GrantRecord]]] = []
+
+
+def register_grant_records(source: Callable[[set[int], date], dict[int, GrantRecord]]) -> None:
+    if _grant_records:
+        raise ValueError("the grant records are registered twice")
+    _grant_records.append(source)
+
+
 def load_facts(applications: list[Application], today: date) -> dict[int, Facts]:
     """Facts for every application, in a fixed number of queries."""
     if not applications:
@@ -158,6 +185,7 @@ def load_facts(applications: list[Application], today: date) -> dict[int, Facts]
                        AuditEvent.action == "application.start_implementation")
                 .group_by(AuditEvent.object_id)):
             started[int(object_id)] = occurred_at.date()
+    records = _grant_records[0](organisation_ids, today) if _grant_records else {}
     by_organisation: dict[int, list[Any]] = defaultdict(list)
     proven: dict[int, set[str]] = defaultdict(set)
     for row in rows:
@@ -167,13 +195,16 @@ def load_facts(applications: list[Application], today: date) -> dict[int, Facts]
         application = fact.application
         fact.aid = aid.get(application.organisation.registration_number, [])
         fact.proven_stages = proven.get(application.initiative_id, set())
+        record = records.get(application.organisation_id) or GrantRecord()
+        fact.overdue_reports = [item for item in record.overdue_reports if item[0] != application.id]
+        fact.irregularities = [item for item in record.irregularities if item[0] != application.id]
         for row in by_organisation.get(application.organisation_id, []):
             if row.id == application.id:
                 continue
             if row.state not in _NOT_CANDIDATES:
                 fact.others.append(OtherApplication(row.id, row.call_id, row.code, row.programme_id, row.title,
                                                     row.summary or "", row.state))
-            if row.state == "in_implementation":
+            if row.state == "in_implementation" and row.id not in record.with_agreement:
                 begun = started.get(row.id)
                 fact.running_grants.append(
                     (row.id, row.code, _add_months(begun, row.duration_months) if begun else None))

@@ -15,6 +15,7 @@ import functools
 import string
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import rule_engine
@@ -228,13 +229,15 @@ def appeal_deadline(application: Application) -> datetime:
     return (decided or utcnow()) + timedelta(days=int(current_app.config["APPEAL_DAYS"]))
 
 
-def register_award(application: Application) -> dict[str, Any] | None:
-    """Add a signed grant to the de minimis register when its call checks de minimis."""
+def register_award(application: Application, amount: Decimal | None = None) -> dict[str, Any] | None:
+    """Add a signed grant to the de minimis register when its call checks de minimis: ``amount`` is
+    what the agreement awards (the requested amount when there is no agreement to say)."""
     if not any(rule.get("check") == "de_minimis" for rule in application.call.eligibility_rules or []):
         return None
+    amount = amount if amount is not None else application.requested_amount
     aid = DeMinimisAid(registration_number=application.organisation.registration_number,
-                       undertaking=application.organisation.name, amount=application.requested_amount,
+                       undertaking=application.organisation.name, amount=amount,
                        granted_on=today(), granting_authority=application.call.programme.title_lv,
                        source=AidSource.AWARD, application_id=application.id, reference=application.call.code)
     db.session.add(aid)
-    return {"amount": f"{application.requested_amount:.2f}", "granted_on": aid.granted_on.isoformat()}
+    return {"amount": f"{amount:.2f}", "granted_on": aid.granted_on.isoformat()}

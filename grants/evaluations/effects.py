@@ -40,7 +40,14 @@ def unlock_review(obj, ctx: Context) -> None:
 @effect("consolidate_evaluation", phase="after_save")
 def consolidate_evaluation(obj, ctx: Context) -> None:
     """With every review in: a third evaluator on a discrepancy, otherwise the result (as the system)."""
-    services.consolidate(obj.application)
+    services.consolidate(obj.application, obj.gate_stage)
+
+
+@effect("open_gate_review", phase="after_save")
+def open_gate_review(obj, ctx: Context) -> None:
+    """A stage gate opens: the system assigns its evaluators from the call's pool (each assignment is
+    audited; a shortfall shows on the call's evaluation pages)."""
+    services.open_gate_review(obj)
 
 
 @effect("withdraw_open_assignments", phase="after_save")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from grants.evaluations.services import is_consolidated, missing_parts
+from grants.evaluations.services import evaluation_round, gate_evidence_hash, is_consolidated, missing_parts
 from grants.workflows.registry import Context, Reason, guard
 
 
@@ -25,7 +25,13 @@ def review_complete(assignment, ctx: Context) -> list[Reason] | None:
 
 @guard("assessed_version_current")
 def assessed_version_current(assignment, ctx: Context) -> Reason | None:
-    """The review judges the version now submitted (its content hash), not an earlier one."""
+    """The review judges the version now submitted (its content hash), not an earlier one; at a stage
+    gate, the stage's accepted final report."""
+    if assignment.gate_stage:
+        if gate_evidence_hash(assignment.application) == assignment.content_hash:
+            return None
+        return Reason("version_changed", _("The final report this review judges is no longer the accepted one; an "
+                                           "officer must reassign it."))
     latest = assignment.application.latest_submission
     if latest is not None and latest.content_hash == assignment.content_hash:
         return None
@@ -35,7 +41,8 @@ def assessed_version_current(assignment, ctx: Context) -> Reason | None:
 
 @guard("still_in_evaluation")
 def still_in_evaluation(assignment, ctx: Context) -> Reason | None:
-    if assignment.application.state == "in_evaluation":
+    """The assignment's round (the selection, or its stage gate) is still being scored."""
+    if evaluation_round(assignment.application) == assignment.gate_stage:
         return None
     return Reason("evaluation_closed", _("The evaluation of this application is complete; reviews can no longer be "
                                          "returned."))

@@ -28,8 +28,7 @@ from grants.evaluations.models import (
     Review,
 )
 from grants.evaluations.rubrics import rubric_of
-from grants.evaluations.services import EVALUATION_STATE, wanted
-from grants.organisations.models import Organisation
+from grants.evaluations.services import EVALUATION_STATE, ROUND_STATES, evaluation_round, wanted
 from grants.users.models import User
 from grants.workflows.engine import get_definition
 
@@ -111,6 +110,8 @@ class AssignmentRow:
     reason: str
     replaces_id: int | None
     total: Decimal | None
+    #: The round: empty for the selection, else the SI stage the stage gate opens.
+    gate_stage: str = ""
     now: datetime = field(repr=False, default_factory=utcnow)
 
     @property
@@ -137,7 +138,7 @@ def assignments_query(call: Call) -> sa.Select:
                     else_=None)
     return (sa.select(Assignment.id, Assignment.application_id, Assignment.evaluator_id, User.name,
                       Assignment.state, Assignment.due_at, Assignment.reason, Assignment.replaces_id,
-                      total.label("total"))
+                      total.label("total"), Assignment.gate_stage)
             .join(User, User.id == Assignment.evaluator_id)
             .outerjoin(Review, Review.assignment_id == Assignment.id)
             .where(Assignment.call_id == call.id)
@@ -151,7 +152,8 @@ def assignment_rows(query: sa.Select) -> list[AssignmentRow]:
 
 @dataclass
 class ApplicationAssignments:
-    """One application of the call with its assignments, for the assignments page."""
+    """One evaluation round of one application of the call (its selection, or a stage gate) with its
+    assignments, for the assignments page."""
 
     application_id: int
     title: str
@@ -159,6 +161,10 @@ class ApplicationAssignments:
     si_stage: str
     state: str
     needs_third: bool
+    #: Empty for the selection; the SI stage a stage gate opens.
+    gate_stage: str = ""
+    #: The round is being scored now (so evaluators may still be assigned to it).
+    is_current: bool = False
     assignments: list[AssignmentRow] = field(default_factory=list)
 
     @property
@@ -167,25 +173,34 @@ class ApplicationAssignments:
 
     @property
     def in_evaluation(self) -> bool:
-        return self.state == EVALUATION_STATE
+        return self.is_current
 
 
 def assignments_by_application(call: Call) -> list[ApplicationAssignments]:
-    """Applications of the call that are (or were) evaluated or have assignments, each with its
-    assignments: two statements."""
+    """Applications of the call that are (or were) evaluated or have assignments, one group per
+    evaluation round (the selection, each stage gate) with its assignments: three statements."""
     has_assignment = sa.select(Assignment.id).where(Assignment.application_id == Application.id).exists()
     applications = db.session.execute(
-        sa.select(Application.id, Application.title, Organisation.name, Application.si_stage, Application.state,
-                  EvaluationResult.needs_third)
-        .join(Organisation, Organisation.id == Application.organisation_id)
-        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
-        .where(Application.call_id == call.id,
-               sa.or_(Application.state == EVALUATION_STATE, has_assignment))
-        .order_by(Application.id)).all()
-    groups = {app_id: ApplicationAssignments(app_id, title, organisation, stage, state, bool(third))
-              for app_id, title, organisation, stage, state, third in applications}
-    for row in assignment_rows(assignments_query(call)):
-        group = groups.get(row.application_id)
+        sa.select(Application)
+        .where(Application.call_id == call.id, sa.or_(Application.state.in_(ROUND_STATES), has_assignment))
+        .order_by(Application.id)).unique().scalars().all()
+    thirds = {(app_id, gate_stage) for app_id, gate_stage in db.session.execute(
+        sa.select(EvaluationResult.application_id, EvaluationResult.gate_stage)
+        .where(EvaluationResult.call_id == call.id, EvaluationResult.needs_third.is_(True)))}
+    rows = assignment_rows(assignments_query(call))
+    rounds: dict[int, set[str]] = {}
+    for row in rows:
+        rounds.setdefault(row.application_id, set()).add(row.gate_stage)
+    groups: dict[tuple[int, str], ApplicationAssignments] = {}
+    for application in applications:
+        current = evaluation_round(application)
+        for gate_stage in sorted(rounds.get(application.id, set()) | ({current} if current is not None else set())):
+            groups[(application.id, gate_stage)] = ApplicationAssignments(
+                application.id, application.title, application.organisation.name, application.si_stage,
+                application.state, (application.id, gate_stage) in thirds, gate_stage=gate_stage,
+                is_current=current == gate_stage)
+    for row in rows:
+        group = groups.get((row.application_id, row.gate_stage))
         if group is not None:
             group.assignments.append(row)
     return list(groups.values())
@@ -194,7 +209,7 @@ def assignments_by_application(call: Call) -> list[ApplicationAssignments]:
 def assignment_item(row: AssignmentRow) -> dict[str, Any]:
     return {"id": row.id, "application_id": row.application_id, "evaluator_id": row.evaluator_id,
             "evaluator": row.evaluator, "status": row.state, "due_at": row.due_at, "overdue": row.overdue,
-            "reason": row.reason, "replaces_id": row.replaces_id, "total": row.total}
+            "reason": row.reason, "replaces_id": row.replaces_id, "total": row.total, "gate_stage": row.gate_stage}
 
 
 def assignment_of(assignment: Assignment) -> dict[str, Any]:
@@ -204,29 +219,45 @@ def assignment_of(assignment: Assignment) -> dict[str, Any]:
     return {"id": assignment.id, "application_id": assignment.application_id,
             "evaluator_id": assignment.evaluator_id, "evaluator": assignment.evaluator.name,
             "status": assignment.state, "due_at": assignment.due_at, "overdue": assignment.is_overdue,
-            "reason": assignment.reason, "replaces_id": assignment.replaces_id, "total": total}
+            "reason": assignment.reason, "replaces_id": assignment.replaces_id, "total": total,
+            "gate_stage": assignment.gate_stage}
 
 
 # --- shortfalls ---------------------------------------------------------------------------------------
 
 def short_of_evaluators(call: Call) -> list[dict[str, Any]]:
-    """Applications in evaluation with fewer evaluators than they need (the pool had no one else
-    free of conflicts): one statement."""
-    active = (sa.select(Assignment.application_id, sa.func.count().label("n"))
-              .where(Assignment.call_id == call.id, Assignment.state.in_(ACTIVE_STATES))
-              .group_by(Assignment.application_id).subquery("active"))
+    """Applications being scored (in evaluation, or at a stage gate) with fewer evaluators in that round
+    than they need (the pool had no one else free of conflicts): two statements."""
     required = rubric_of(call.rubric).evaluators_required
-    rows = db.session.execute(
-        sa.select(Application.id, Application.title, Organisation.name, sa.func.coalesce(active.c.n, 0),
-                  EvaluationResult.needs_third)
-        .join(Organisation, Organisation.id == Application.organisation_id)
-        .outerjoin(active, active.c.application_id == Application.id)
-        .outerjoin(EvaluationResult, EvaluationResult.application_id == Application.id)
-        .where(Application.call_id == call.id, Application.state == EVALUATION_STATE)
-        .order_by(Application.id)).all()
+    applications = db.session.execute(
+        sa.select(Application).where(Application.call_id == call.id, Application.state.in_(ROUND_STATES))
+        .order_by(Application.id)).unique().scalars().all()
+    if not applications:
+        return []
+    counts: dict[tuple[int, str], int] = {}
+    thirds: set[tuple[int, str]] = set()
+    ids = [application.id for application in applications]
+    for app_id, gate_stage, n, third in db.session.execute(
+            sa.select(Application.id, Assignment.gate_stage, sa.func.count(Assignment.id),
+                      sa.func.max(sa.case((EvaluationResult.needs_third.is_(True), 1), else_=0)))
+            .select_from(Application)
+            .join(Assignment, sa.and_(Assignment.application_id == Application.id,
+                                      Assignment.state.in_(ACTIVE_STATES)), isouter=True)
+            .join(EvaluationResult, sa.and_(EvaluationResult.application_id == Application.id,
+                                            EvaluationResult.gate_stage == sa.func.coalesce(Assignment.gate_stage,
+                                                                                             "")), isouter=True)
+            .where(Application.id.in_(ids)).group_by(Application.id, Assignment.gate_stage)):
+        counts[(app_id, gate_stage or "")] = n
+        if third:
+            thirds.add((app_id, gate_stage or ""))
     short = []
-    for app_id, title, organisation, assigned, third in rows:
-        missing = wanted(required, bool(third)) - assigned
+    for application in applications:
+        gate_stage = evaluation_round(application)
+        if gate_stage is None or (application.state != EVALUATION_STATE and not gate_stage):
+            continue
+        app_id, title, organisation = application.id, application.title, application.organisation.name
+        assigned = counts.get((app_id, gate_stage), 0)
+        missing = wanted(required, (app_id, gate_stage) in thirds) - assigned
         if missing > 0:
             short.append({"application_id": app_id, "title": title, "organisation": organisation,
                           "assigned": assigned, "missing": missing})

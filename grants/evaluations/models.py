@@ -83,6 +83,9 @@ class Assignment(TimestampMixin, db.Model):
     #: Why: ``auto`` (auto-assignment), ``third`` (discrepancy), ``replacement`` (after a recusal or
     #: reassignment) or ``manual`` (an officer chose the evaluator).
     reason: Mapped[str] = mapped_column(sa.String(20), default="auto")
+    #: The evaluation round: empty for the selection of the application; for a stage gate of a
+    #: stage-gated award, the SI stage the gate opens (scored with that stage's rubric).
+    gate_stage: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     #: The assignment this one replaces (recused or withdrawn).
     replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id", ondelete="SET NULL"))
     has_conflict: Mapped[bool | None] = mapped_column(sa.Boolean)
@@ -101,7 +104,7 @@ class Assignment(TimestampMixin, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        sa.UniqueConstraint("application_id", "evaluator_id"),
+        sa.UniqueConstraint("application_id", "evaluator_id", "gate_stage"),
         sa.Index("ix_assignments_evaluator_id_state", "evaluator_id", "state"),
         sa.Index("ix_assignments_call_id_state", "call_id", "state"),
         sa.Index("ix_assignments_application_id", "application_id"),
@@ -154,8 +157,10 @@ class EvaluationResult(TimestampMixin, db.Model):
     __tablename__ = "evaluation_results"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="RESTRICT"), unique=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="RESTRICT"))
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    #: The round (see :attr:`Assignment.gate_stage`): empty for the selection.
+    gate_stage: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     #: Null while a third evaluation is awaited.
     final_score: Mapped[Decimal | None] = mapped_column("final_score_x100", Points)
     #: Criterion code → consolidated points (the average over the reviews used).
@@ -172,3 +177,5 @@ class EvaluationResult(TimestampMixin, db.Model):
     reviews_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     consolidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("application_id", "gate_stage"),)

@@ -234,8 +234,11 @@ def rubric_of(data: dict[str, Any] | None, si_stage: str | None = None) -> Rubri
                   tie_break=data.get("tie_break", DEFAULT_TIE_BREAK))
 
 
-def rubric_for(application) -> Rubric:
-    return rubric_of(application.call.rubric, application.si_stage)
+def rubric_for(application, gate_stage: str = "") -> Rubric:
+    """The rubric of an evaluation round: the selection scores the application with its own
+    stage's criteria; a stage gate scores the stage's results with the criteria of the stage the
+    gate opens (``gate_stage``)."""
+    return rubric_of(application.call.rubric, gate_stage or application.si_stage)
 
 
 def has_criteria(data: dict[str, Any] | None) -> bool:

@@ -19,6 +19,7 @@ over the same reviews; a criterion below its minimum, or a total below the thres
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from grants.applications.models import Application
+from grants.applications.services import next_award_stage
 from grants.audit.changes import changes
 from grants.audit.services import record_event
 from grants.calls.models import Call, CallStatus
@@ -51,8 +53,12 @@ from grants.users.models import User, user_roles
 from grants.workflows.definitions import SYSTEM
 from grants.workflows.engine import fire
 
-#: The state an application is scored in.
+#: The state an application is scored in (the selection round).
 EVALUATION_STATE = "in_evaluation"
+#: The state a stage-gated award's results are scored in (the stage gate round).
+GATE_STATE = "gate_review"
+#: Both, for lists of applications with evaluation work.
+ROUND_STATES = (EVALUATION_STATE, GATE_STATE)
 #: What an evaluator signs when declaring no conflict without writing their own words.
 STANDARD_DECLARATION = _l("I declare that I have no conflict of interest with this application, its applicant or "
                           "its partners, and that I will keep its content confidential.")
@@ -63,6 +69,33 @@ class ReviewLocked(Conflict):
 
     def __init__(self) -> None:
         super().__init__(_("The review has been submitted and is locked. An officer can return it for correction."))
+
+
+def evaluation_round(application: Application) -> str | None:
+    """The evaluation round the application is in: ``""`` for the selection (in evaluation), the SI
+    stage a stage gate opens while its gate review runs, None when it is not being scored."""
+    if application.state == EVALUATION_STATE:
+        return ""
+    if application.state == GATE_STATE:
+        return next_award_stage(application)
+    return None
+
+
+#: What a stage gate judges: the content hash of the stage's accepted final report, given by the
+#: domain that keeps the reports (grants.grants_mgmt registers it; it sits above evaluation).
+_gate_evidence: list[Callable[[Application], str | None]] = []
+
+
+def register_gate_evidence(provider: Callable[[Application], str | None]) -> None:
+    if _gate_evidence:
+        raise ValueError("the evidence of stage gates is registered twice")
+    _gate_evidence.append(provider)
+
+
+def gate_evidence_hash(application: Application) -> str | None:
+    """The hash of what the stage gate of ``application`` judges (None when nothing is registered or
+    there is no accepted final report)."""
+    return _gate_evidence[0](application) if _gate_evidence else None
 
 
 def _staff_role(actor) -> str:
@@ -221,9 +254,12 @@ class AssignmentReport:
 
 
 class _Planner:
-    """Who may evaluate what, loaded once for a set of applications (a fixed number of queries)."""
+    """Who may evaluate what, loaded once for a set of applications (a fixed number of queries).
 
-    def __init__(self, call: Call, applications: list[Application]):
+    ``rounds`` gives each application's evaluation round: what was assigned in another round (the
+    selection, an earlier stage gate) neither counts nor excludes anyone in this one."""
+
+    def __init__(self, call: Call, applications: list[Application], rounds: dict[int, str]):
         self.call = call
         self.pool = [member.user for member in pool_of(call) if member.user.is_active_account]
         ids = [user.id for user in self.pool]
@@ -231,9 +267,12 @@ class _Planner:
         self.taken: dict[int, set[int]] = defaultdict(set)  # application → evaluators ever assigned
         self.active: Counter[int] = Counter()  # application → assignments still counting
         if app_ids:
-            for app_id, evaluator_id, state in db.session.execute(
-                    sa.select(Assignment.application_id, Assignment.evaluator_id, Assignment.state)
+            for app_id, evaluator_id, state, gate_stage in db.session.execute(
+                    sa.select(Assignment.application_id, Assignment.evaluator_id, Assignment.state,
+                              Assignment.gate_stage)
                     .where(Assignment.application_id.in_(app_ids))):
+                if gate_stage != rounds.get(app_id, ""):
+                    continue
                 self.taken[app_id].add(evaluator_id)
                 if state in ACTIVE_STATES:
                     self.active[app_id] += 1
@@ -274,13 +313,20 @@ def is_conflicted(user: User, organisation_id: int) -> bool:
 
 
 def _create(application: Application, evaluator: User, actor, reason: str, replaces: Assignment | None = None,
-            due_at=None) -> Assignment:
+            due_at=None, gate_stage: str = "") -> Assignment:
+    """One assignment in the round ``gate_stage``. A selection assignment judges the latest submitted
+    snapshot; a stage gate's judges the stage's accepted final report (its hash)."""
     submission = application.latest_submission
     if submission is None:
         raise Conflict(_("The application has no submitted version to evaluate."))
-    rubric = rubric_for(application)
+    judged = submission.content_hash
+    if gate_stage:
+        judged = gate_evidence_hash(application)
+        if judged is None:
+            raise Conflict(_("The stage's final report has not been accepted, so there is nothing to review yet."))
+    rubric = rubric_for(application, gate_stage)
     assignment = Assignment(application=application, call_id=application.call_id, evaluator=evaluator,
-                            submission_id=submission.id, content_hash=submission.content_hash,
+                            submission_id=submission.id, content_hash=judged, gate_stage=gate_stage,
                             due_at=due_at or utcnow() + timedelta(days=rubric.review_days),
                             assigned_by_id=actor.id if actor is not None else None, reason=reason,
                             replaces_id=replaces.id if replaces is not None else None,
@@ -291,7 +337,7 @@ def _create(application: Application, evaluator: User, actor, reason: str, repla
                  role=_staff_role(actor),
                  payload={"application_id": application.id, "evaluator_id": evaluator.id, "reason": reason,
                           "due_at": assignment.due_at, "content_hash": assignment.content_hash,
-                          "replaces": assignment.replaces_id})
+                          "replaces": assignment.replaces_id, **({"gate_stage": gate_stage} if gate_stage else {})})
     return assignment
 
 
@@ -300,9 +346,10 @@ def wanted(required: int, needs_third: bool) -> int:
     return required + (1 if needs_third else 0)
 
 
-def needed(application: Application, result: EvaluationResult | None, active: int) -> int:
-    """How many more evaluators ``application`` needs than the ``active`` assignments it has."""
-    required = rubric_for(application).evaluators_required
+def needed(application: Application, result: EvaluationResult | None, active: int, gate_stage: str = "") -> int:
+    """How many more evaluators ``application`` needs in round ``gate_stage`` than the ``active``
+    assignments it has."""
+    required = rubric_for(application, gate_stage).evaluators_required
     return max(wanted(required, result is not None and result.needs_third) - active, 0)
 
 
@@ -312,21 +359,27 @@ def _lock_call(call: Call) -> None:
 
 
 def auto_assign(call: Call, actor) -> AssignmentReport:
-    """Give every application of ``call`` in evaluation the evaluators it still needs."""
+    """Give every application of ``call`` being scored (in evaluation, or at a stage gate) the
+    evaluators its round still needs."""
     _lock_call(call)
     applications = list(db.session.scalars(
-        sa.select(Application).where(Application.call_id == call.id, Application.state == EVALUATION_STATE)
+        sa.select(Application).where(Application.call_id == call.id, Application.state.in_(ROUND_STATES))
         .order_by(Application.id)).unique())
-    results = {r.application_id: r for r in db.session.scalars(
+    rounds = {application.id: evaluation_round(application) or "" for application in applications}
+    results = {(r.application_id, r.gate_stage): r for r in db.session.scalars(
         sa.select(EvaluationResult).where(EvaluationResult.call_id == call.id,
                                           EvaluationResult.needs_third.is_(True)))}
-    planner = _Planner(call, applications)
+    planner = _Planner(call, applications, rounds)
     report = AssignmentReport()
     for application in applications:
-        missing = needed(application, results.get(application.id), planner.active[application.id])
+        gate_stage = rounds[application.id]
+        if application.state == GATE_STATE and not gate_stage:
+            continue  # a gate with no further stage cannot be scored (the workflow's guards prevent it)
+        result = results.get((application.id, gate_stage))
+        missing = needed(application, result, planner.active[application.id], gate_stage)
         for user in planner.eligible(application)[:missing]:
-            reason = "third" if application.id in results else "auto"
-            report.created.append(_create(application, user, actor, reason))
+            reason = "third" if result is not None else "auto"
+            report.created.append(_create(application, user, actor, reason, gate_stage=gate_stage))
             planner.take(application, user)
             missing -= 1
         if missing:
@@ -338,13 +391,33 @@ def auto_assign(call: Call, actor) -> AssignmentReport:
 
 
 def _assign_one(application: Application, actor, reason: str, replaces: Assignment | None = None) -> Assignment | None:
-    """One more evaluator for ``application`` (a third, or a replacement), least loaded first; None
-    when the pool has no one free of conflicts (officers see the shortfall on the call's dashboard)."""
-    planner = _Planner(application.call, [application])
+    """One more evaluator for ``application`` in its current round (a third, or a replacement), least
+    loaded first; None when the pool has no one free of conflicts (officers see the shortfall on the
+    call's dashboard)."""
+    gate_stage = evaluation_round(application) or ""
+    planner = _Planner(application.call, [application], {application.id: gate_stage})
     candidates = planner.eligible(application)
     if not candidates:
         return None
-    return _create(application, candidates[0], actor, reason, replaces=replaces)
+    return _create(application, candidates[0], actor, reason, replaces=replaces, gate_stage=gate_stage)
+
+
+def open_gate_review(application: Application) -> AssignmentReport:
+    """A stage gate opens: the system gives the application the evaluators its rubric wants (from the
+    call's pool, free of conflicts); a shortfall shows on the call's evaluation pages."""
+    gate_stage = evaluation_round(application)
+    report = AssignmentReport()
+    if not gate_stage:
+        return report
+    planner = _Planner(application.call, [application], {application.id: gate_stage})
+    missing = needed(application, None, planner.active[application.id], gate_stage)
+    for user in planner.eligible(application)[:missing]:
+        report.created.append(_create(application, user, None, "auto", gate_stage=gate_stage))
+        planner.take(application, user)
+        missing -= 1
+    if missing:
+        report.short[application.id] = missing
+    return report
 
 
 def assign(application: Application, evaluator: User, actor, *, replaces: Assignment | None = None,
@@ -355,15 +428,17 @@ def assign(application: Application, evaluator: User, actor, *, replaces: Assign
         errors.append(_("Choose an active evaluator."))
     elif is_conflicted(evaluator, application.organisation_id):
         errors.append(_("This evaluator belongs to the applicant organisation or declared a relation with it."))
-    elif db.session.scalar(sa.select(sa.func.count()).select_from(Assignment).where(
-            Assignment.application_id == application.id, Assignment.evaluator_id == evaluator.id)):
+    gate_stage = evaluation_round(application)
+    if not errors and db.session.scalar(sa.select(sa.func.count()).select_from(Assignment).where(
+            Assignment.application_id == application.id, Assignment.evaluator_id == evaluator.id,
+            Assignment.gate_stage == (gate_stage or ""))):
         errors.append(_("This evaluator has already been assigned this application."))
     if errors:
         raise UserInputError(fields={"evaluator_id": errors})
-    if application.state != EVALUATION_STATE:
-        raise Conflict(_("Evaluators are assigned while the application is in evaluation."))
+    if gate_stage is None:
+        raise Conflict(_("Evaluators are assigned while the application is in evaluation or at its stage gate."))
     return _create(application, evaluator, actor, "manual" if replaces is None else "replacement",
-                   replaces=replaces, due_at=due_at)
+                   replaces=replaces, due_at=due_at, gate_stage=gate_stage)
 
 
 def reassign(assignment: Assignment, actor, comment: str | None, evaluator: User | None = None) -> Assignment | None:
@@ -387,8 +462,8 @@ def reassign(assignment: Assignment, actor, comment: str | None, evaluator: User
 
 
 def assign_replacement(assignment: Assignment) -> Assignment | None:
-    """After a recusal: the system assigns the next free evaluator."""
-    if assignment.application.state != EVALUATION_STATE:
+    """After a recusal: the system assigns the next free evaluator (while that round is open)."""
+    if evaluation_round(assignment.application) != assignment.gate_stage:
         return None
     return _assign_one(assignment.application, None, "replacement", replaces=assignment)
 
@@ -472,7 +547,7 @@ def save_review(assignment: Assignment, actor, *, scores: Any, comments: Any, su
     review = assignment.review
     if review is not None and expected_version is not None and review.version != expected_version:
         raise Conflict()
-    rubric = rubric_for(assignment.application)
+    rubric = rubric_for(assignment.application, assignment.gate_stage)
     clean_scores, clean_comments, clean_summary = _clean_review(rubric, scores, comments, summary)
     created = review is None
     if review is None:
@@ -506,7 +581,7 @@ def submit_review(assignment: Assignment, actor) -> Assignment:
 def missing_parts(assignment: Assignment) -> list[str]:
     """What the review still lacks before it can be submitted (translated messages)."""
     review = assignment.review
-    rubric = rubric_for(assignment.application)
+    rubric = rubric_for(assignment.application, assignment.gate_stage)
     scores = review.scores if review is not None else {}
     problems = [_("Score “%(criterion)s”.", criterion=c.title) for c in rubric.criteria if c.code not in scores]
     if review is None or not review.summary.strip():
@@ -542,21 +617,23 @@ def _average(values: list[Decimal]) -> Decimal:
     return two_places(sum(values, Decimal(0)) / len(values))
 
 
-def consolidate(application: Application) -> EvaluationResult | None:
-    """Combine the reviews once every assignment is done; asks for a third evaluator on a
-    discrepancy, otherwise records the result and completes the evaluation (as the system)."""
+def consolidate(application: Application, gate_stage: str = "") -> EvaluationResult | None:
+    """Combine the reviews of round ``gate_stage`` once every assignment of it is done; asks for a
+    third evaluator on a discrepancy, otherwise records the result and completes the evaluation or
+    the stage gate review (as the system)."""
     # Fresh rows: another evaluator's submission committed while this one waited for the audit lock.
     assignments = list(db.session.scalars(sa.select(Assignment).where(
-        Assignment.application_id == application.id).execution_options(populate_existing=True)).unique())
+        Assignment.application_id == application.id, Assignment.gate_stage == gate_stage)
+        .execution_options(populate_existing=True)).unique())
     if any(a.state in OPEN_STATES for a in assignments):
         return None
     reviews = [a.review for a in assignments if a.state == "submitted" and a.review is not None]
-    rubric = rubric_for(application)
+    rubric = rubric_for(application, gate_stage)
     if len(reviews) < rubric.evaluators_required:
         return None
-    result = db.session.scalar(sa.select(EvaluationResult).where(EvaluationResult.application_id == application.id))
+    result = result_of(application, gate_stage)
     if result is None:
-        result = EvaluationResult(application_id=application.id, call_id=application.call_id)
+        result = EvaluationResult(application_id=application.id, call_id=application.call_id, gate_stage=gate_stage)
         db.session.add(result)
     totals = [r.total for r in reviews]
     result.reviews_count = len(reviews)
@@ -567,7 +644,8 @@ def consolidate(application: Application) -> EvaluationResult | None:
         third = _assign_one(application, None, "third")
         record_event(action="application.discrepancy", object_type="application", object_id=application.id,
                      role=SYSTEM, payload={"totals": totals, "percent": rubric.discrepancy_percent,
-                              "third_assignment": third.id if third is not None else None})
+                                           "third_assignment": third.id if third is not None else None,
+                                           **({"gate_stage": gate_stage} if gate_stage else {})})
         return result
     used = two_closest(reviews) if len(reviews) > rubric.evaluators_required else reviews
     result.needs_third = False
@@ -580,19 +658,25 @@ def consolidate(application: Application) -> EvaluationResult | None:
     result.review_ids = sorted(r.id for r in used)
     result.consolidated_at = utcnow()
     db.session.flush()
-    if application.state == EVALUATION_STATE:
-        fire(application, "complete_evaluation", None, final_score=result.final_score,
-             above_threshold=result.above_threshold, failed_minima=result.failed_minima,
-             reviews=len(reviews), third_evaluation=len(reviews) > rubric.evaluators_required)
+    outcome = {"final_score": result.final_score, "above_threshold": result.above_threshold,
+               "failed_minima": result.failed_minima, "reviews": len(reviews),
+               "third_evaluation": len(reviews) > rubric.evaluators_required}
+    if gate_stage == "" and application.state == EVALUATION_STATE:
+        fire(application, "complete_evaluation", None, **outcome)
+    elif gate_stage and evaluation_round(application) == gate_stage:
+        fire(application, "complete_gate_review", None, gate_stage=gate_stage, **outcome)
     return result
 
 
-def result_of(application: Application) -> EvaluationResult | None:
-    return db.session.scalar(sa.select(EvaluationResult).where(EvaluationResult.application_id == application.id))
+def result_of(application: Application, gate_stage: str = "") -> EvaluationResult | None:
+    """The consolidated result of round ``gate_stage`` (the selection by default)."""
+    return db.session.scalar(sa.select(EvaluationResult).where(EvaluationResult.application_id == application.id,
+                                                               EvaluationResult.gate_stage == gate_stage))
 
 
 def is_consolidated(application: Application) -> bool:
-    result = result_of(application)
+    """The reviews of the round the application is in are all in and consolidated."""
+    result = result_of(application, evaluation_round(application) or "")
     return result is not None and result.final_score is not None and not result.needs_third
 
 
@@ -617,13 +701,14 @@ def may_read_application(user, application_id: int) -> bool | None:
     return bool(states & {"accepted", "submitted"})
 
 
-def feedback(application: Application) -> dict[str, Any] | None:
-    """Consolidated, anonymous feedback for the applicant: per criterion the consolidated points
-    and the comments of the reviews used, and the summaries, without evaluators' names."""
-    result = result_of(application)
+def feedback(application: Application, gate_stage: str = "") -> dict[str, Any] | None:
+    """Consolidated, anonymous feedback for the applicant on round ``gate_stage`` (the selection by
+    default): per criterion the consolidated points and the comments of the reviews used, and the
+    summaries, without evaluators' names."""
+    result = result_of(application, gate_stage)
     if result is None or result.final_score is None:
         return None
-    rubric = rubric_for(application)
+    rubric = rubric_for(application, gate_stage)
     reviews = list(db.session.scalars(sa.select(Review).where(Review.id.in_(result.review_ids or [0]))
                                       .order_by(Review.id)))
     return {

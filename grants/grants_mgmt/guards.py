@@ -1,0 +1,132 @@
+"""Guards of the grant phase: the application's (a complete agreement, the final report delivered
+and accepted, every payment settled, a justified gate decision), the payments' (money follows
+proven progress; separation of duties; never more than awarded), the reports' and the
+irregularities'."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from grants.core.templating import format_money
+from grants.grants_mgmt import agreements, payments, reports
+from grants.grants_mgmt.awards import PAYABLE_STATES, agreement_of
+from grants.grants_mgmt.gates import gate_result
+from grants.workflows.registry import Context, Reason, guard
+
+# --- the application ---------------------------------------------------------------------------------
+
+@guard("agreement_complete")
+def agreement_complete(application, ctx: Context) -> list[Reason] | None:
+    """``sign_contract`` only with a complete agreement: drafted, within the decision, tranches and
+    schedule adding up, a final report per funded stage, the signed scan uploaded."""
+    return [Reason(code, message) for code, message in agreements.problems(application)] or None
+
+
+@guard("final_report_delivered")
+def final_report_delivered(application, ctx: Context) -> Reason | None:
+    report = reports.final_report(application)
+    if report is not None and reports.is_delivered(report):
+        return None
+    return Reason("final_report_missing", _("The final report of the stage has not been submitted."))
+
+
+@guard("final_report_accepted")
+def final_report_accepted(application, ctx: Context) -> Reason | None:
+    report = reports.final_report(application)
+    if report is not None and report.state == "accepted":
+        return None
+    return Reason("final_report_not_accepted", _("The final report of the stage has not been accepted."))
+
+
+@guard("payments_settled")
+def payments_settled(application, ctx: Context) -> Reason | None:
+    """Every instalment paid or rejected."""
+    if not payments.open_payments(application):
+        return None
+    return Reason("payments_open", _("Some payments of the grant are still to be made."))
+
+
+@guard("gate_departure_justified")
+def gate_departure_justified(application, ctx: Context) -> Reason | None:
+    """Passing a gate the reviewers scored below the pass mark needs the committee's reasons."""
+    result = gate_result(application)
+    if result is not None and result.above_threshold:
+        return None
+    if ctx.comment and ctx.comment.strip():
+        return None
+    return Reason("justification_required", _("The reviewers scored the stage's results below the pass mark; write "
+                                              "why the committee passes the gate."))
+
+
+# --- payments ----------------------------------------------------------------------------------------
+
+@guard("grant_payable")
+def grant_payable(payment, ctx: Context) -> Reason | None:
+    if payment.application.state in PAYABLE_STATES:
+        return None
+    return Reason("grant_not_payable", _("The grant is not running (the agreement is not signed, or the grant is "
+                                         "closed), so nothing is paid."))
+
+
+@guard("no_confirmed_irregularity")
+def no_confirmed_irregularity(payment, ctx: Context) -> Reason | None:
+    if not payments.open_irregularities(payment.application):
+        return None
+    return Reason("irregularity", _("A confirmed irregularity on this grant stops its payments until it is recovered "
+                                    "or written off."))
+
+
+@guard("report_for_period")
+def report_for_period(payment, ctx: Context) -> Reason | None:
+    why = payments.missing_report(payment)
+    return Reason("report_missing", why) if why else None
+
+
+@guard("payer_not_verifier")
+def payer_not_verifier(payment, ctx: Context) -> Reason | None:
+    """Separation of duties: whoever verified a payment does not pay it."""
+    if ctx.actor is None or ctx.actor.id != payment.verified_by_id:
+        return None
+    return Reason("separation_of_duties", _("You verified this payment, so another finance officer must pay it."))
+
+
+@guard("payer_independent")
+def payer_independent(payment, ctx: Context) -> Reason | None:
+    """Nobody who evaluated or decided the application, or belongs to the grantee, pays it."""
+    why = payments.payer_conflict(payment, ctx.actor) if ctx.actor is not None else None
+    return Reason("separation_of_duties", why) if why else None
+
+
+@guard("paid_within_award")
+def paid_within_award(payment, ctx: Context) -> Reason | None:
+    agreement = agreement_of(payment.application)
+    paid = payments.paid_total(payment.application)
+    if agreement is not None and paid + payment.amount <= agreement.awarded_amount:
+        return None
+    return Reason("over_award", _("Paying this would bring the grant's payments to %(sum)s, more than the %(amount)s "
+                                  "awarded.", sum=format_money(paid + payment.amount),
+                                  amount=format_money(agreement.awarded_amount if agreement else 0)))
+
+
+# --- reports -----------------------------------------------------------------------------------------
+
+@guard("report_complete")
+def report_complete(report, ctx: Context) -> list[Reason] | None:
+    return [Reason("report_incomplete", message) for message in reports.problems(report)] or None
+
+
+@guard("grant_reporting_open")
+def grant_reporting_open(report, ctx: Context) -> Reason | None:
+    why = reports.reporting_closed(report)
+    return Reason("reporting_closed", why) if why else None
+
+
+# --- irregularities ------------------------------------------------------------------------------------
+
+@guard("fully_recovered")
+def fully_recovered(irregularity, ctx: Context) -> Reason | None:
+    if irregularity.recovered >= irregularity.amount:
+        return None
+    return Reason("not_recovered", _("%(recovered)s of %(amount)s has been recovered; record the rest, or write it "
+                                     "off with a reason.", recovered=format_money(irregularity.recovered),
+                                     amount=format_money(irregularity.amount)))

@@ -1,0 +1,377 @@
+"""Lists of the grant phase, each in a fixed number of queries whatever the data size: the grants
+(with what is awarded and paid, the next report due and the retention date), the payments finance
+works through, the reports that are overdue, the irregularities register. Also the grantee record
+the eligibility checks read (registered with grants.eligibility.facts).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from grants.applications.models import Application
+from grants.calls.models import Call
+from grants.core.db import Money, db
+from grants.decisions.models import Decision, Outcome
+from grants.eligibility.facts import GrantRecord, register_grant_records
+from grants.eligibility.models import AidSource, DeMinimisAid
+from grants.grants_mgmt.indicators import parse_value
+from grants.grants_mgmt.models import GrantAgreement, GrantReport, Irregularity, Payment, ReportDue
+from grants.grants_mgmt.models.irregularities import OPEN_IRREGULARITY_STATES
+from grants.grants_mgmt.models.payments import OPEN_PAYMENT_STATES
+from grants.grants_mgmt.models.reports import DELIVERED_STATES
+from grants.grants_mgmt.permissions import reads_all
+from grants.grants_mgmt.retention import CLOSED_STATES, keep_until
+from grants.organisations.models import Membership, Organisation
+
+# --- grants ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GrantRow:
+    application_id: int
+    title: str
+    organisation: str
+    organisation_id: int
+    call_id: int
+    call_code: str
+    si_stage: str
+    award_stage: str
+    state: str
+    workflow_name: str
+    workflow_version: int
+    agreement_number: str | None
+    awarded_amount: Decimal | None
+    decided_amount: Decimal | None
+    end_date: date | None
+    signed_at: Any
+    paid_amount: Decimal
+    last_paid_on: date | None
+    open_payments: int
+    de_minimis: bool
+    next_report_due: date | None = None
+    overdue_reports: int = 0
+    #: Indicators with a target in the agreement, and how many of them are reached.
+    indicators_targeted: int = 0
+    indicators_reached: int = 0
+    indicator_percent: int | None = None
+
+    @property
+    def keep_until(self) -> date | None:
+        if self.signed_at is None:
+            return None
+        return keep_until(self.last_paid_on or self.end_date, self.de_minimis)
+
+    @property
+    def retention_provisional(self) -> bool:
+        return self.state not in CLOSED_STATES or bool(self.open_payments) or self.last_paid_on is None
+
+    @property
+    def amount(self) -> Decimal | None:
+        """What the grant is worth: the agreement's amount, else the decided one."""
+        return self.awarded_amount if self.awarded_amount is not None else self.decided_amount
+
+    @property
+    def workflow(self):
+        """For the state labels (an object pinning the application's workflow)."""
+        return _Pinned(self.workflow_name, self.workflow_version, self.state)
+
+
+@dataclass(frozen=True)
+class _Pinned:
+    workflow_name: str
+    workflow_version: int
+    state: str
+
+
+def approved_ids() -> sa.Select:
+    """Applications the committee approved (their grant exists or is being contracted)."""
+    return sa.select(Decision.application_id).where(Decision.outcome == Outcome.APPROVED)
+
+
+def _payments() -> sa.Subquery:
+    paid = Payment.state == "paid"
+    return (sa.select(Payment.application_id,
+                      sa.type_coerce(sa.func.sum(sa.case((paid, Payment.amount), else_=0)), Money).label("paid"),
+                      sa.func.max(sa.case((paid, Payment.paid_on))).label("last_paid_on"),
+                      sa.func.count(sa.case((Payment.state.in_(OPEN_PAYMENT_STATES), 1))).label("open"))
+            .group_by(Payment.application_id).subquery("paid"))
+
+
+def _decided() -> sa.Subquery:
+    latest = sa.select(sa.func.max(Decision.id)).where(Decision.outcome == Outcome.APPROVED).group_by(
+        Decision.application_id)
+    return sa.select(Decision.application_id, Decision.amount).where(Decision.id.in_(latest)).subquery("decided")
+
+
+def grants_query(user, *, call_id: int | None = None, state: str | None = None, si_stage: str | None = None,
+                 programme_id: int | None = None, organisation_id: int | None = None, overdue: bool = False,
+                 today: date | None = None, q: str | None = None) -> sa.Select:
+    """The grants ``user`` may see, newest first, with their money: one statement."""
+    paid, decided = _payments(), _decided()
+    de_minimis = sa.select(DeMinimisAid.application_id).where(DeMinimisAid.source == AidSource.AWARD,
+                                                             DeMinimisAid.application_id.is_not(None))
+    query = (sa.select(Application.id, Application.title, Organisation.name, Organisation.id, Call.id, Call.code,
+                       Application.si_stage, Application.award_stage, Application.state, Application.workflow_name,
+                       Application.workflow_version, GrantAgreement.number, GrantAgreement.awarded_amount,
+                       decided.c.amount, GrantAgreement.end_date, GrantAgreement.signed_at,
+                       sa.func.coalesce(paid.c.paid, 0), paid.c.last_paid_on, sa.func.coalesce(paid.c.open, 0),
+                       Application.id.in_(de_minimis))
+             .join(Organisation, Organisation.id == Application.organisation_id)
+             .join(Call, Call.id == Application.call_id)
+             .join(decided, decided.c.application_id == Application.id)
+             .outerjoin(GrantAgreement, GrantAgreement.application_id == Application.id)
+             .outerjoin(paid, paid.c.application_id == Application.id)
+             .order_by(Application.id.desc()))
+    if not reads_all(user):
+        query = query.where(Application.organisation_id.in_(
+            sa.select(Membership.organisation_id).where(Membership.user_id == user.id)))
+    if call_id is not None:
+        query = query.where(Application.call_id == call_id)
+    if programme_id is not None:
+        query = query.where(Call.programme_id == programme_id)
+    if organisation_id is not None:
+        query = query.where(Application.organisation_id == organisation_id)
+    if state:
+        query = query.where(Application.state == state)
+    if si_stage:
+        query = query.where(Application.si_stage == si_stage)
+    if overdue:
+        query = query.where(Application.id.in_(overdue_dues(today or date.today()).with_only_columns(
+            ReportDue.application_id)))
+    if q:
+        pattern = f"%{q.strip()}%"
+        query = query.where(sa.or_(Application.title.ilike(pattern), Organisation.name.ilike(pattern),
+                                   GrantAgreement.number.ilike(pattern)))
+    return query
+
+
+def grant_rows(query: sa.Select, *, today: date) -> list[GrantRow]:
+    """The rows of ``query`` with the next report due, the overdue count and the indicators reached:
+    two more statements for the whole page."""
+    rows = [GrantRow(*row) for row in db.session.execute(query)]
+    if not rows:
+        return rows
+    ids = [row.application_id for row in rows]
+    by_id = {row.application_id: row for row in rows}
+    delivered = sa.select(GrantReport.due_id).where(GrantReport.state.in_(DELIVERED_STATES))
+    for app_id, next_due, late in db.session.execute(
+            sa.select(ReportDue.application_id, sa.func.min(ReportDue.due_on),
+                      sa.func.count(sa.case((ReportDue.due_on < today, 1))))
+            .where(ReportDue.application_id.in_(ids), ReportDue.id.not_in(delivered))
+            .group_by(ReportDue.application_id)):
+        by_id[app_id].next_report_due = next_due
+        by_id[app_id].overdue_reports = late if by_id[app_id].signed_at is not None else 0
+    reached: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    targets: dict[int, dict[str, Any]] = {}
+    for app_id, values in db.session.execute(
+            sa.select(GrantReport.application_id, GrantReport.indicators)
+            .where(GrantReport.application_id.in_(ids), GrantReport.state == "accepted")):
+        for code, value in (values or {}).items():
+            number = parse_value(value)
+            if number is not None:
+                reached[app_id][code] += Decimal(number)
+    for app_id, target in db.session.execute(sa.select(GrantAgreement.application_id,
+                                                       GrantAgreement.indicator_targets)
+                                             .where(GrantAgreement.application_id.in_(ids))):
+        targets[app_id] = target or {}
+    for row in rows:
+        goals = {code: Decimal(str(value)) for code, value in targets.get(row.application_id, {}).items()}
+        if not goals:
+            continue
+        actual = reached.get(row.application_id, {})
+        row.indicators_targeted = len(goals)
+        row.indicators_reached = sum(1 for code, goal in goals.items() if actual.get(code, 0) >= goal)
+        shares = [min(actual.get(code, Decimal(0)) / goal, Decimal(1)) if goal else Decimal(1)
+                  for code, goal in goals.items()]
+        row.indicator_percent = int(sum(shares) * 100 / len(shares))
+    return rows
+
+
+# --- reports ---------------------------------------------------------------------------------------------
+
+def overdue_dues(today: date) -> sa.Select:
+    """Reports required by signed agreements of grants not terminated, past their due date and
+    neither submitted nor accepted."""
+    delivered = sa.select(GrantReport.due_id).where(GrantReport.state.in_(DELIVERED_STATES))
+    return (sa.select(ReportDue)
+            .join(GrantAgreement, GrantAgreement.application_id == ReportDue.application_id)
+            .join(Application, Application.id == ReportDue.application_id)
+            .where(ReportDue.due_on < today, GrantAgreement.signed_at.is_not(None), Application.state != "terminated",
+                   ReportDue.id.not_in(delivered)))
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    application_id: int
+    title: str
+    organisation: str
+    call_code: str
+    kind: str
+    si_stage: str
+    period_end: date
+    due_on: date
+    report_id: int | None
+
+
+def overdue_reports(today: date, *, organisation_ids: list[int] | None = None, limit: int = 50) -> list[OverdueRow]:
+    """The overdue reports, the longest overdue first (one statement)."""
+    query = (overdue_dues(today)
+             .join(Organisation, Organisation.id == Application.organisation_id)
+             .join(Call, Call.id == Application.call_id)
+             .outerjoin(GrantReport, GrantReport.due_id == ReportDue.id)
+             .with_only_columns(ReportDue.application_id, Application.title, Organisation.name, Call.code,
+                                ReportDue.kind, ReportDue.si_stage, ReportDue.period_end, ReportDue.due_on,
+                                GrantReport.id)
+             .order_by(ReportDue.due_on, ReportDue.id).limit(limit))
+    if organisation_ids is not None:
+        query = query.where(Application.organisation_id.in_(organisation_ids or [0]))
+    return [OverdueRow(app_id, title, organisation, code, getattr(kind, "value", kind), stage, period_end, due_on,
+                       report_id)
+            for app_id, title, organisation, code, kind, stage, period_end, due_on, report_id
+            in db.session.execute(query)]
+
+
+def reports_to_review(limit: int = 50) -> list[dict[str, Any]]:
+    """Submitted reports waiting for an officer, oldest first (one statement)."""
+    rows = db.session.execute(
+        sa.select(GrantReport.id, GrantReport.application_id, Application.title, Organisation.name, ReportDue.kind,
+                  ReportDue.period_end, GrantReport.submitted_at)
+        .join(ReportDue, ReportDue.id == GrantReport.due_id)
+        .join(Application, Application.id == GrantReport.application_id)
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .where(GrantReport.state == "submitted").order_by(GrantReport.submitted_at, GrantReport.id).limit(limit))
+    return [{"id": report_id, "application_id": app_id, "title": title, "organisation": organisation,
+             "kind": getattr(kind, "value", kind), "period_end": period_end, "submitted_at": submitted_at}
+            for report_id, app_id, title, organisation, kind, period_end, submitted_at in rows]
+
+
+# --- payments --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: int
+    application_id: int
+    title: str
+    organisation: str
+    agreement_number: str | None
+    kind: str
+    si_stage: str
+    amount: Decimal
+    due_on: date
+    state: str
+    requested_at: Any
+    verified_by_id: int | None
+    verified_at: Any
+    paid_on: date | None
+
+
+def payments_query(*, state: str | None = None, application_id: int | None = None,
+                   call_id: int | None = None) -> sa.Select:
+    """Payments with their grant, by due date: one statement."""
+    query = (sa.select(Payment.id, Payment.application_id, Application.title, Organisation.name, GrantAgreement.number,
+                       Payment.kind, Payment.si_stage, Payment.amount, Payment.due_on, Payment.state,
+                       Payment.requested_at, Payment.verified_by_id, Payment.verified_at, Payment.paid_on)
+             .join(Application, Application.id == Payment.application_id)
+             .join(Organisation, Organisation.id == Application.organisation_id)
+             .outerjoin(GrantAgreement, GrantAgreement.application_id == Payment.application_id)
+             .order_by(Payment.due_on, Payment.id))
+    if state:
+        query = query.where(Payment.state == state)
+    if application_id is not None:
+        query = query.where(Payment.application_id == application_id)
+    if call_id is not None:
+        query = query.where(Application.call_id == call_id)
+    return query
+
+
+def payment_rows(query: sa.Select) -> list[PaymentRow]:
+    return [PaymentRow(*row[:5], getattr(row[5], "value", row[5]), *row[6:]) for row in db.session.execute(query)]
+
+
+def payment_totals() -> dict[str, dict[str, Any]]:
+    """Per payment state: how many and how much (one statement)."""
+    totals = {state: {"count": 0, "amount": Decimal("0.00")} for state in ("planned", "requested", "verified", "paid",
+                                                                          "rejected")}
+    for state, count, amount in db.session.execute(
+            sa.select(Payment.state, sa.func.count(), sa.type_coerce(sa.func.sum(Payment.amount), Money))
+            .group_by(Payment.state)):
+        totals[state] = {"count": count, "amount": amount or Decimal("0.00")}
+    return totals
+
+
+# --- irregularities --------------------------------------------------------------------------------------
+
+def irregularities_query(*, state: str | None = None) -> sa.Select:
+    """The register: every irregularity with its grant, newest first (one statement)."""
+    query = (sa.select(Irregularity.id, Irregularity.application_id, Application.title, Organisation.name,
+                       Call.code, Irregularity.amount, Irregularity.detected_on, Irregularity.state,
+                       Irregularity.description)
+             .join(Application, Application.id == Irregularity.application_id)
+             .join(Organisation, Organisation.id == Application.organisation_id)
+             .join(Call, Call.id == Application.call_id)
+             .order_by(Irregularity.detected_on.desc(), Irregularity.id.desc()))
+    if state:
+        query = query.where(Irregularity.state == state)
+    return query
+
+
+# --- the record eligibility reads ----------------------------------------------------------------------
+
+def grant_records(organisation_ids: set[int], today: date) -> dict[int, GrantRecord]:
+    """Per organisation: its overdue reports, open irregularities and grants under an agreement (three
+    statements whatever the number of organisations)."""
+    records: dict[int, GrantRecord] = defaultdict(GrantRecord)
+    if not organisation_ids:
+        return {}
+    ids = list(organisation_ids)
+    for org_id, app_id, code, due_on in db.session.execute(
+            overdue_dues(today).join(Call, Call.id == Application.call_id)
+            .with_only_columns(Application.organisation_id, ReportDue.application_id, Call.code, ReportDue.due_on)
+            .where(Application.organisation_id.in_(ids)).order_by(ReportDue.due_on)):
+        records[org_id].overdue_reports.append((app_id, code, due_on))
+    for org_id, app_id, code, amount in db.session.execute(
+            sa.select(Application.organisation_id, Irregularity.application_id, Call.code, Irregularity.amount)
+            .join(Application, Application.id == Irregularity.application_id)
+            .join(Call, Call.id == Application.call_id)
+            .where(Application.organisation_id.in_(ids), Irregularity.state.in_(OPEN_IRREGULARITY_STATES))):
+        records[org_id].irregularities.append((app_id, code, amount))
+    for org_id, app_id in db.session.execute(
+            sa.select(Application.organisation_id, GrantAgreement.application_id)
+            .join(Application, Application.id == GrantAgreement.application_id)
+            .where(Application.organisation_id.in_(ids))):
+        records[org_id].with_agreement.add(app_id)
+    return dict(records)
+
+
+register_grant_records(grant_records)
+
+
+@dataclass
+class Counts:
+    """What an officer's or finance officer's dashboard panel shows."""
+
+    to_verify: int = 0
+    to_pay: int = 0
+    reports_to_review: int = 0
+    overdue_reports: int = 0
+    open_irregularities: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+
+
+def staff_counts(today: date) -> Counts:
+    """The grant phase at a glance (three statements)."""
+    totals = payment_totals()
+    counts = Counts(to_verify=totals["requested"]["count"], to_pay=totals["verified"]["count"],
+                    amounts={state: value["amount"] for state, value in totals.items()})
+    counts.reports_to_review = db.session.scalar(sa.select(sa.func.count()).select_from(GrantReport)
+                                                 .where(GrantReport.state == "submitted"))
+    counts.overdue_reports = db.session.scalar(sa.select(sa.func.count()).select_from(overdue_dues(today).subquery()))
+    counts.open_irregularities = db.session.scalar(sa.select(sa.func.count()).select_from(Irregularity).where(
+        Irregularity.state.in_(("suspected", *OPEN_IRREGULARITY_STATES))))
+    return counts
