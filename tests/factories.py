@@ -182,3 +182,47 @@ def review(assignment, total: int | dict, *, summary: str = "Kopsavilkums.", sub
     if submit:
         submit_review(assignment, evaluator)
     return assignment
+
+
+def pdf_bytes() -> bytes:
+    """A small, valid one-page PDF."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def approved(call, officer, committee, *, amount: str | None = None, totals=(85, 85), **overrides):
+    """An application of ``call`` evaluated by two new pool evaluators (``totals``) and approved by
+    ``committee`` (for ``amount``, the requested one by default), all through the engine."""
+    import sqlalchemy as sa
+
+    from grants.decisions.services import decide
+    from grants.evaluations.models import Assignment
+    from grants.evaluations.services import auto_assign
+
+    application = in_evaluation(call, officer, **overrides)
+    if not call_pool_size(call):
+        make_pool(call, 2, officer)
+    auto_assign(call, officer)
+    assignments = db.session.scalars(sa.select(Assignment).where(
+        Assignment.application_id == application.id, Assignment.state == "assigned")
+        .order_by(Assignment.id)).unique().all()
+    for assignment, total in zip(assignments, totals, strict=False):
+        review(assignment, total)
+    decide(application, committee, {"outcome": "approved", "amount": amount, "decided_on": utcnow().date(),
+                                    "justification": "Atbalstīt."})
+    return application
+
+
+def call_pool_size(call) -> int:
+    from grants.evaluations.services import pool_of
+
+    return len(pool_of(call))

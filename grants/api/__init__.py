@@ -16,6 +16,7 @@ from grants.api import (
     evaluation_admin,
     evaluations,
     forms,
+    grants,
     initiatives,
     organisations,
     outbox,
@@ -29,7 +30,7 @@ api = Api()
 
 #: The blueprints in the order the OpenAPI document lists them.
 MODULES = (auth, calls, forms, organisations, applications, initiatives, audit, workflows, eligibility, outbox,
-           de_minimis, rulesets, evaluations, evaluation_admin, decisions)
+           de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants)
 
 
 def init_api(app: Flask) -> None:

@@ -12,6 +12,7 @@ from grants.core.paging import page_of, page_schema
 from grants.core.roles import RoleCode
 from grants.initiatives.schemas import (
     InitiativeCreateSchema,
+    InitiativeDetailSchema,
     InitiativeListArgs,
     InitiativePatchSchema,
     InitiativeSchema,
@@ -50,9 +51,10 @@ def create(data):
 
 @blp.route("/initiatives/<int:initiative_id>", methods=["GET"])
 @blp.doc(security=BEARER)
-@blp.response(200, InitiativeSchema)
+@blp.response(200, InitiativeDetailSchema)
 @authenticated()
 def read(initiative_id: int):
+    """The initiative, with the SI stages its grants proved."""
     return get_readable(current_user, initiative_id)
 
 

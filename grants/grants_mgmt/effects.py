@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from grants.applications.services import next_award_stage
-from grants.core.db import today, utcnow
+from grants.core.db import db, today, utcnow
 from grants.grants_mgmt import notices, payments
 from grants.grants_mgmt.awards import agreement_of
 from grants.grants_mgmt.gates import gate_feedback, release_next_tranche
@@ -22,7 +22,8 @@ from grants.workflows.registry import Context, effect
 def sign_agreement(application, ctx: Context) -> None:
     """The agreement is signed as the application becomes contracted: it no longer changes. The
     amount awarded is what the de minimis register records (register_de_minimis_aid, after this)."""
-    agreement = agreement_of(application)
+    with db.session.no_autoflush:
+        agreement = agreement_of(application)
     agreement.signed_at = utcnow()
     ctx.found["awarded_amount"] = agreement.awarded_amount
     ctx.payload.update(agreement=agreement.number, awarded_amount=agreement.awarded_amount,

@@ -316,7 +316,9 @@ def frozen_content(report: GrantReport) -> dict[str, Any]:
 
 
 def freeze(report: GrantReport) -> str:
-    report.content_hash = content_hash(frozen_content(report))
+    """Runs as the report becomes submitted (a before-save effect): nothing is flushed half-way."""
+    with db.session.no_autoflush:
+        report.content_hash = content_hash(frozen_content(report))
     report.submitted_at = utcnow()
     return report.content_hash
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from grants.core.codes import Region
 from grants.core.paging import PageArgs
+from grants.initiatives.services import proven_stages
 
 
 class InitiativeSchema(ma.Schema):
@@ -23,6 +24,19 @@ class InitiativeSchema(ma.Schema):
     workflow = ma.fields.Function(lambda initiative: {"name": initiative.workflow_name,
                                                       "version": initiative.workflow_version})
     version = ma.fields.Integer()
+
+
+class ProvenStageSchema(ma.Schema):
+    si_stage = ma.fields.String()
+    application_id = ma.fields.Integer()
+    accepted_at = ma.fields.DateTime()
+
+
+class InitiativeDetailSchema(InitiativeSchema):
+    proven_stages = ma.fields.Function(
+        lambda initiative: ProvenStageSchema(many=True).dump(proven_stages(initiative)),
+        metadata={"description": "The SI stages its grants proved (an accepted final report, a passed stage gate): "
+                                 "[{si_stage, application_id, accepted_at}], oldest first."})
 
 
 class _InitiativeProfileSchema(ma.Schema):

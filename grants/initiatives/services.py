@@ -43,6 +43,8 @@ class ApplicationsOfInitiatives:
     counts: Callable[[], sa.Subquery]
     #: The initiative's applications, oldest first, with what their rows show loaded.
     of: Callable[[Initiative], list]
+    #: The stages its grants proved: ``[{si_stage, application_id, accepted_at}]``, oldest first.
+    proven: Callable[[Initiative], list[dict[str, Any]]]
 
 
 _applications: list[ApplicationsOfInitiatives] = []
@@ -122,6 +124,11 @@ def applications_of(initiative: Initiative) -> tuple[list, list]:
         state = state_def(application)
         (grants if state is not None and state.tag in GRANT_TAGS else others).append(application)
     return others, grants
+
+
+def proven_stages(initiative: Initiative) -> list[dict[str, Any]]:
+    """The SI stages the initiative's grants proved (accepted final report or passed stage gate)."""
+    return _provider().proven(initiative)
 
 
 def _clean_profile(data: dict[str, Any], errors: dict[str, list[str]], *, creating: bool) -> dict[str, Any]:
