@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from werkzeug.datastructures import FileStorage
 
 from grants.applications.models import Application
 from grants.calls.models import Call, CallStage, CallStatus, Programme
+from grants.calls.services import latest_workflow_version
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import CENT, db, utcnow
+from grants.core.db import today as riga_today
 from grants.core.roles import RoleCode
+from grants.decisions.services import decide
 from grants.eligibility.presets import demo_ruleset
 from grants.eligibility.rules import validate_ruleset
 from grants.evaluations.models import Assignment
+from grants.evaluations.rubrics import default_rubric, validate_rubric
 from grants.evaluations.services import add_to_pool, assign, declare, save_review, submit_review
 from grants.forms.definitions import iter_questions, max_length_of
 from grants.forms.templates import default_form
+from grants.grants_mgmt import agreements, indicators, payments, reports
+from grants.grants_mgmt.awards import agreement_of
 from grants.initiatives.models import Initiative
 from grants.organisations.models import Organisation
 from grants.organisations.services import create_organisation
@@ -33,6 +41,7 @@ DEMO_ACCOUNTS = [
     ("officer@demo.lv", "Ilze Programmas", RoleCode.OFFICER),
     ("committee@demo.lv", "Jānis Komisijas", RoleCode.COMMITTEE),
     ("finance@demo.lv", "Anna Finanses", RoleCode.FINANCE),
+    ("finance2@demo.lv", "Kārlis Maksājumu", RoleCode.FINANCE),
     ("auditor@demo.lv", "Pēteris Revidents", RoleCode.AUDITOR),
     ("evaluator1@demo.lv", "Evaluator One", RoleCode.EVALUATOR),
     ("evaluator2@demo.lv", "Evaluator Two", RoleCode.EVALUATOR),
@@ -52,6 +61,7 @@ DEMO_ORGANISATIONS = [
 
 OPEN_CALL_CODE = "SI-2026-01"
 CLOSED_CALL_CODE = "SI-2026-00"
+STAGE_GATED_CALL_CODE = "SI-2026-SG"
 
 #: Applications walked through the workflow (by the engine, so each step is audited):
 #: (call, member e-mail, title, SI stage, amount, months, summary, [(trigger, actor e-mail, comment)]).
@@ -76,6 +86,9 @@ DEMO_APPLICATIONS = [
      [("submit", "applicant2@demo.lv", None), ("declare_eligible", "officer@demo.lv", None)]),
     (CLOSED_CALL_CODE, "applicant@demo.lv", "Kaimiņu palīdzības tīkls", "idea_generation", "9000.00", 8,
      "Kaimiņi palīdz kaimiņiem: malka, iepirkumi un sarunas vientuļajiem; idejas izstrāde divos pagastos.",
+     [("submit", "applicant@demo.lv", None), ("declare_eligible", "officer@demo.lv", None)]),
+    (STAGE_GATED_CALL_CODE, "applicant@demo.lv", "Latgales amatu skola jauniešiem", "idea_generation", "30000.00",
+     18, "Vecmeistari un jaunieši kopā izstrādā, tad pilotē amatu skolu, kurā jaunieši mācās tradicionālos amatus.",
      [("submit", "applicant@demo.lv", None), ("declare_eligible", "officer@demo.lv", None)]),
     (OPEN_CALL_CODE, "applicant@demo.lv", "Senioru digitālo prasmju kopienas", "prototyping", "24000.00", 12,
      "Pilotējam senioru savstarpējās mācīšanās kopienas piecās Latgales bibliotēkās.", []),
@@ -104,7 +117,17 @@ DEMO_REVIEWS: dict[str, list[tuple[str, tuple[int, int, int, int, int], str]]] =
         ("evaluator4@demo.lv", (14, 10, 11, 10, 10), "Līdzīgs pakalpojums jau ir pašvaldībā; ilgtspēja neskaidra."),
         ("third", (22, 16, 16, 12, 14), "Pakalpojums pašvaldībā ir tikai pilsētā; laukos tas ir jauns."),
     ],
+    "Latgales amatu skola jauniešiem": [
+        ("evaluator1@demo.lv", (21, 17, 16, 13, 16), "Skaidra vajadzība; vecmeistari un jaunieši iesaistīti."),
+        ("evaluator3@demo.lv", (20, 16, 17, 12, 15), "Laba pārmaiņu teorija; pilotam jāprecizē vietas."),
+    ],
 }
+#: The closed call's grant: the problem-identification application the committee approves, contracted, its
+#: advance paid and a progress report submitted (grants after award, DESIGN §7).
+DEMO_GRANT = "Darba prasmju darbnīca jauniešiem"
+#: The stage-gated award: approved for idea generation and prototyping; the first stage's final report is
+#: accepted, so its stage gate is being reviewed.
+DEMO_STAGE_GATED = "Latgales amatu skola jauniešiem"
 DEMO_CRITERIA = ("need", "novelty", "change", "capacity", "budget")
 
 
@@ -144,7 +167,8 @@ def _programme() -> Programme:
 
 def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: datetime, status: CallStatus,
           title_lv: str, title_en: str, description_lv: str, description_en: str,
-          stages: list[tuple[str, str, str, str]]) -> Call:
+          stages: list[tuple[str, str, str, str]], workflow: str = "application",
+          rubric: dict[str, Any] | None = None) -> Call:
     call = db.session.execute(sa.select(Call).where(Call.code == code)).scalar_one_or_none()
     if call is not None:
         return call
@@ -152,12 +176,14 @@ def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: dat
                 description_lv=description_lv, description_en=description_en,
                 opens_at=opens_at, closes_at=closes_at, status=status,
                 budget=sum((Decimal(envelope) for _, envelope, _, _ in stages), Decimal("0")),
-                workflow_name="application", workflow_version=3, version=1, form=default_form(),
-                eligibility_rules=validate_ruleset(demo_ruleset()),
+                workflow_name=workflow, workflow_version=latest_workflow_version(workflow), version=1,
+                form=default_form(), eligibility_rules=validate_ruleset(demo_ruleset()),
                 published_at=opens_at if status != CallStatus.DRAFT else None)
     call.stages = [CallStage(si_stage=stage, position=index, envelope=Decimal(envelope),
                              min_grant=Decimal(min_grant), max_grant=Decimal(max_grant))
                    for index, (stage, envelope, min_grant, max_grant) in enumerate(stages)]
+    if rubric is not None:
+        call.rubric = validate_rubric(rubric, stage_codes=[stage for stage, *_rest in stages])
     db.session.add(call)
     return call
 
@@ -283,20 +309,192 @@ def _load_demo(now: datetime) -> dict[str, int]:
         stages=[("problem_identification", "50000.00", "1000.00", "5000.00"),
                 ("idea_generation", "20000.00", "2000.00", "10000.00")],
     )
+    # The stage-gated call, likewise created open and closed once its application was submitted.
+    gated_call = _call(
+        programme, STAGE_GATED_CALL_CODE,
+        opens_at=midnight - timedelta(days=240), closes_at=now + timedelta(hours=1),
+        status=CallStatus.PUBLISHED, workflow="application_stage_gate", rubric=_stage_gated_rubric(),
+        title_lv="No idejas līdz pilotam: posmos finansētas sociālās inovācijas",
+        title_en="From idea to pilot: social innovations funded stage by stage",
+        description_lv=("Viens atbalsts idejas izstrādei un tās pilotēšanai; nākamā posma finansējums tiek "
+                        "piešķirts pēc iepriekšējā posma rezultātu izvērtēšanas."),
+        description_en=("One award for developing an idea and piloting it; the next stage's money is released "
+                        "once the previous stage's results have been reviewed."),
+        stages=[("idea_generation", "100000.00", "5000.00", "40000.00"),
+                ("prototyping", "200000.00", "10000.00", "80000.00")],
+    )
     db.session.flush()
-    calls = {call.code: call for call in db.session.scalars(
-        sa.select(Call).where(Call.code.in_([OPEN_CALL_CODE, CLOSED_CALL_CODE])))}
+    codes = [OPEN_CALL_CODE, CLOSED_CALL_CODE, STAGE_GATED_CALL_CODE]
+    calls = {call.code: call for call in db.session.scalars(sa.select(Call).where(Call.code.in_(codes)))}
     for code, email, title, stage, amount, months, summary, steps in DEMO_APPLICATIONS:
         _application(calls[code], users[email], title, stage, amount, months, summary, steps, users)
     closed_call.closes_at = min(closed_call.closes_at, midnight - timedelta(days=90))
+    gated_call.closes_at = min(gated_call.closes_at, midnight - timedelta(days=200))
     db.session.flush()
     for call in calls.values():
         for email in ("evaluator1@demo.lv", "evaluator2@demo.lv", "evaluator3@demo.lv", "evaluator4@demo.lv"):
             add_to_pool(call, users[email], users["officer@demo.lv"])
     for title, reviews in DEMO_REVIEWS.items():
         application = db.session.execute(sa.select(Application).where(
-            Application.call_id == closed_call.id, Application.title == title)).unique().scalar_one()
+            Application.call_id.in_([closed_call.id, gated_call.id]), Application.title == title)).unique().scalar_one()
         _evaluate(application, reviews, users)
     db.session.flush()
-    return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": 2,
+    _indicators(programme, users["officer@demo.lv"])
+    _grant(_by_title(closed_call, DEMO_GRANT), users, now)
+    _stage_gated_grant(_by_title(gated_call, DEMO_STAGE_GATED), users, now)
+    db.session.flush()
+    return {"users": len(users), "organisations": len(DEMO_ORGANISATIONS), "calls": len(calls),
             "applications": len(DEMO_APPLICATIONS)}
+
+
+def _by_title(call: Call, title: str) -> Application:
+    return db.session.execute(sa.select(Application).where(Application.call_id == call.id,
+                                                           Application.title == title)).unique().scalar_one()
+
+
+def _stage_gated_rubric() -> dict[str, Any]:
+    """The standard rubric, and for the stage gate into prototyping one that scores a stage's results."""
+    rubric = default_rubric()
+    rubric["stages"] = {"prototyping": {"threshold": 60, "criteria": [
+        {"code": "results", "max_points": 40, "weight": 1, "min_points": 20,
+         "title_lv": "Posma rezultāti un pierādījumi", "title_en": "The stage's results and evidence",
+         "guidance_lv": "Vai idejas posma rezultāti ir pierādīti (mērķgrupas atsauksmes, testi, dati)?",
+         "guidance_en": "Are the idea stage's results proven (feedback from the target group, tests, data)?"},
+        {"code": "pilot_plan", "max_points": 30, "weight": 1,
+         "title_lv": "Pilotēšanas plāns", "title_en": "The pilot's plan",
+         "guidance_lv": "Vai pilots ir izmērāms, ar skaidrām vietām, laiku un rādītājiem?",
+         "guidance_en": "Is the pilot measurable, with clear sites, timing and indicators?"},
+        {"code": "learning", "max_points": 30, "weight": 1,
+         "title_lv": "Mācības un pielāgošana", "title_en": "Learning and adaptation",
+         "guidance_lv": "Vai komanda mācījās no posma un pielāgoja risinājumu?",
+         "guidance_en": "Did the team learn from the stage and adapt the solution?"}]}}
+    return rubric
+
+
+#: The programme's own indicator besides the ESF+ common ones (ESF+ programme), with targets.
+DEMO_INDICATORS = [
+    {"code": "pilot_sites", "title_lv": "Pilotēšanas vietas", "title_en": "Pilot sites", "unit_lv": "vietas",
+     "unit_en": "sites", "target": "20"},
+    {"code": "esf_participants_women_18_29", "target": "200"},
+    {"code": "esf_participants_men_18_29", "target": "200"},
+    {"code": "esf_entities_supported", "target": "40"},
+]
+
+
+def _indicators(programme: Programme, officer: User) -> None:
+    if not indicators.own_indicators(programme):
+        indicators.save_indicators(programme, officer, DEMO_INDICATORS)
+
+
+def demo_pdf(title: str) -> bytes:
+    """A one-page PDF standing in for a signed agreement's scan."""
+    text = title.encode("ascii", "replace")
+    stream = b"BT /F1 12 Tf 40 150 Td (" + text.replace(b"(", b"[").replace(b")", b"]") + b") Tj ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _first_of_month(day: date, months_back: int) -> date:
+    month = day.month - 1 - months_back
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def _contract(application: Application, users: dict[str, User], terms: dict[str, Any]) -> None:
+    """Approve (as the ranking recommends), draft the agreement, upload its signed scan, sign, start."""
+    officer, committee = users["officer@demo.lv"], users["committee@demo.lv"]
+    if application.state == "evaluated":
+        decide(application, committee, {"outcome": "approved", "decided_on": riga_today(),
+                                        "conditions": terms.pop("conditions", "")})
+    if application.state == "approved" and agreement_of(application) is None:
+        agreements.save_agreement(application, officer, terms, today=riga_today())
+        scan = FileStorage(stream=BytesIO(demo_pdf(f"Agreement {application.id}")), filename="ligums-parakstits.pdf",
+                           content_type="application/pdf")
+        agreements.attach_signed_file(application, officer, scan)
+        fire(application, "sign_contract", officer)
+        fire(application, "start_implementation", officer)
+
+
+def _pay_advance(application: Application, users: dict[str, User]) -> None:
+    """The advance: requested by the officer, verified by one finance officer, paid by the other."""
+    advance = next((p for p in payments.payments_of(application) if p.kind.value == "advance"), None)
+    if advance is None or advance.state != "planned":
+        return
+    payments.act_on_payment(advance, "request", users["officer@demo.lv"], today=riga_today())
+    payments.act_on_payment(advance, "verify", users["finance@demo.lv"], today=riga_today())
+    payments.act_on_payment(advance, "pay", users["finance2@demo.lv"], today=riga_today(), reference="MU-2026-0417")
+
+
+def _grant(application: Application, users: dict[str, User], now: datetime) -> None:
+    """The closed call's grant: contracted three months ago, its advance paid, a progress report submitted."""
+    day = now.date()
+    start = _first_of_month(day, 3)
+    end = _first_of_month(day, -3) - timedelta(days=1)
+    progress_end = day - timedelta(days=7)
+    _contract(application, users, {
+        "start_date": start.isoformat(), "end_date": end.isoformat(),
+        "conditions": "Pētījuma rezultātus publicēt vieglajā valodā.",
+        "indicator_targets": {"esf_participants_women_18_29": 12, "esf_participants_men_18_29": 13,
+                              "esf_entities_supported": 1},
+        "reports": [{"kind": "progress", "period_end": progress_end.isoformat(),
+                     "due_on": (progress_end + timedelta(days=21)).isoformat()},
+                    {"kind": "final", "period_end": end.isoformat(), "due_on": (end + timedelta(days=30)).isoformat()}],
+        "schedule": [{"kind": "advance", "amount": "2400.00", "due_on": start.isoformat()},
+                     {"kind": "interim", "amount": "1440.00",
+                      "due_on": (progress_end + timedelta(days=30)).isoformat()},
+                     {"kind": "final", "amount": "960.00", "due_on": (end + timedelta(days=45)).isoformat()}]})
+    _pay_advance(application, users)
+    member = users["applicant2@demo.lv"]
+    if application.state == "in_implementation" and not reports.reports_of(application):
+        report = reports.create_report(application, member, {
+            "kind": "progress", "period_end": progress_end.isoformat(),
+            "narrative": ("Kopā ar 25 jauniešiem no trim novadiem aizvadījām sešas izpētes darbnīcas; galvenie šķēršļi "
+                          "ceļā uz pirmo darbu ir transports, pieredzes trūkums un neticība saviem spēkiem."),
+            "indicators": {"esf_participants_women_18_29": 11, "esf_participants_men_18_29": 14,
+                           "esf_entities_supported": 1},
+            "expenditure": [{"category": "staff", "amount": "1500.00", "co_financing": "150.00"},
+                            {"category": "travel", "amount": "420.00", "co_financing": "0.00"}]})
+        reports.act_on_report(report, "submit", member)
+
+
+def _stage_gated_grant(application: Application, users: dict[str, User], now: datetime) -> None:
+    """The stage-gated award: the idea stage's final report accepted, so its gate review is under way."""
+    day = now.date()
+    start = _first_of_month(day, 6)
+    stage_end = day - timedelta(days=14)
+    end = _first_of_month(day, -12) - timedelta(days=1)
+    _contract(application, users, {
+        "start_date": start.isoformat(), "end_date": end.isoformat(),
+        "tranches": [{"si_stage": "idea_generation", "amount": "10000.00"},
+                     {"si_stage": "prototyping", "amount": "20000.00"}],
+        "indicator_targets": {"pilot_sites": 3, "esf_participants_women_18_29": 20, "esf_participants_men_18_29": 20},
+        "reports": [{"kind": "final", "si_stage": "idea_generation", "period_end": stage_end.isoformat(),
+                     "due_on": (stage_end + timedelta(days=30)).isoformat()},
+                    {"kind": "final", "si_stage": "prototyping", "period_end": end.isoformat(),
+                     "due_on": (end + timedelta(days=30)).isoformat()}],
+        "schedule": [{"kind": "advance", "amount": "8000.00", "due_on": start.isoformat()},
+                     {"kind": "final", "amount": "2000.00", "due_on": (stage_end + timedelta(days=45)).isoformat()}]})
+    _pay_advance(application, users)
+    member, officer = users["applicant@demo.lv"], users["officer@demo.lv"]
+    if application.state == "in_implementation" and not reports.reports_of(application):
+        report = reports.create_report(application, member, {
+            "kind": "final", "period_end": stage_end.isoformat(),
+            "narrative": ("Sešos mēnešos ar 14 vecmeistariem un 31 jaunieti izstrādājām amatu skolas modeli, "
+                          "izmēģinājām trīs nodarbību ciklus un vienojāmies ar divām skolām par pilotu."),
+            "indicators": {"pilot_sites": 2, "esf_participants_women_18_29": 17, "esf_participants_men_18_29": 14},
+            "expenditure": [{"category": "staff", "amount": "6200.00", "co_financing": "600.00"},
+                            {"category": "equipment", "amount": "2100.00", "co_financing": "200.00"},
+                            {"category": "communication", "amount": "900.00", "co_financing": "100.00"}]})
+        reports.act_on_report(report, "submit", member)
+        reports.act_on_report(report, "accept", officer)  # the gate review opens: evaluators are assigned
