@@ -22,3 +22,19 @@ def test_workflow_endpoints_of_the_contract_are_documented(client):
                  "/audit/events", "/audit/verify"):
         assert f"/api/v1{path}" in paths, path
     assert {"get", "post"} <= set(paths["/api/v1/applications/{application_id}/transitions"])
+
+
+def test_grants_after_award_endpoints_of_the_contract_are_documented(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    contract = [("/grants", "get"), ("/applications/{application_id}/agreement", "get"),
+                ("/applications/{application_id}/agreement", "put"), ("/applications/{application_id}/payments", "get"),
+                ("/applications/{application_id}/payments", "post"), ("/payments/{payment_id}/transitions", "post"),
+                ("/applications/{application_id}/grant-reports", "get"),
+                ("/applications/{application_id}/grant-reports", "post"), ("/grant-reports/{report_id}", "patch"),
+                ("/grant-reports/{report_id}/transitions", "post"),
+                ("/applications/{application_id}/irregularities", "post"),
+                ("/irregularities/{irregularity_id}/transitions", "post"), ("/initiatives/{initiative_id}", "get")]
+    for path, method in contract:
+        assert method in paths.get(f"/api/v1{path}", {}), (path, method)
+    initiative = paths["/api/v1/initiatives/{initiative_id}"]["get"]["responses"]["200"]
+    assert "proven_stages" in str(initiative) or "InitiativeDetail" in str(initiative)

@@ -149,7 +149,7 @@ class RelationInputSchema(ma.Schema):
 
 def _review(assignment: Assignment) -> dict:
     review: Review | None = assignment.review
-    rubric = rubric_for(assignment.application)
+    rubric = rubric_for(assignment.application, assignment.gate_stage)
     if review is None:
         return {"scores": {}, "comments": {}, "summary": "", "total": 0, "max_total": float(rubric.max_total),
                 "submitted": False, "submitted_at": None, "content_hash": None, "version": None}

@@ -29,6 +29,7 @@ from grants.evaluations.models import (
 )
 from grants.evaluations.rubrics import rubric_of
 from grants.evaluations.services import EVALUATION_STATE, ROUND_STATES, evaluation_round, wanted
+from grants.initiatives.stages import stage_label
 from grants.users.models import User
 from grants.workflows.engine import get_definition
 
@@ -174,6 +175,15 @@ class ApplicationAssignments:
     @property
     def in_evaluation(self) -> bool:
         return self.is_current
+
+    @property
+    def anchor(self) -> str:
+        return f"app-{self.application_id}" + (f"-{self.gate_stage}" if self.gate_stage else "")
+
+    @property
+    def round_label(self) -> str:
+        """Empty for the selection; for a stage gate, which stage it opens."""
+        return _("Stage gate into “%(stage)s”", stage=stage_label(self.gate_stage)) if self.gate_stage else ""
 
 
 def assignments_by_application(call: Call) -> list[ApplicationAssignments]:

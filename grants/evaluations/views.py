@@ -39,6 +39,7 @@ from grants.evaluations.services import (
     save_review,
     submit_review,
 )
+from grants.initiatives.stages import stage_label
 from grants.organisations.models import Organisation
 
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
@@ -153,11 +154,15 @@ def _page(assignment: Assignment, *, declaration: DeclarationForm | None = None,
     """The assignment's page in its current state."""
     context: dict = {"assignment": assignment, "error": error, "reasons": reasons or [],
                      "state_code": assignment.state}
+    if assignment.gate_stage:  # a stage gate: the stage's results are judged with the next stage's rubric
+        model = assignment.application.call.programme.stage_model
+        context["gate"] = {"opens": stage_label(assignment.gate_stage, model),
+                           "proves": stage_label(assignment.application.award_stage, model)}
     if assignment.state == "assigned":
         context["declaration"] = declaration or DeclarationForm()
         context["declaration_text"] = str(STANDARD_DECLARATION)
     elif assignment.state in READING_STATES:
-        rubric = rubric_for(assignment.application)
+        rubric = rubric_for(assignment.application, assignment.gate_stage)
         review = assignment.review
         context.update(rubric=rubric, review=review, snapshot=assignment.submission.snapshot,
                        sections=[s for s in assignment.application.call.form or [] if isinstance(s, dict)],
@@ -226,7 +231,7 @@ def review(assignment_id: int):
     assignment = get_own_assignment(current_user, assignment_id)
     if assignment.state != "accepted":
         return _page(assignment, error=_("This review cannot be changed now."), status=409)
-    rubric = rubric_for(assignment.application)
+    rubric = rubric_for(assignment.application, assignment.gate_stage)
     form = review_form(rubric.criteria)
     if not form.validate_on_submit():
         return _page(assignment, form=form, status=422)

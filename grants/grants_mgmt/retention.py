@@ -64,11 +64,6 @@ def keep_until(basis: date, de_minimis: bool) -> date:
     return date(basis.year + (DE_MINIMIS_YEARS if de_minimis else EU_FUNDS_YEARS), 12, 31)
 
 
-def is_de_minimis(application: Application) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(DeMinimisAid).where(
-        DeMinimisAid.application_id == application.id, DeMinimisAid.source == AidSource.AWARD)) > 0
-
-
 def _retention(execute, application_id: int) -> Retention | None:
     """The retention of one grant, read with ``execute`` (the session's, or a flush's connection)."""
     row = execute(sa.select(GrantAgreement.signed_at, GrantAgreement.end_date, Application.state)
@@ -109,12 +104,6 @@ def _refusal(retention: Retention | None, on: date) -> str | None:
 def refusal(application: Application, on: date | None = None) -> str | None:
     """Why the grant's records may not be deleted on ``on`` (today): None when they may."""
     return _refusal(retention_of(application), on or today())
-
-
-def ensure_may_delete(application: Application) -> None:
-    why = refusal(application)
-    if why is not None:
-        raise RetentionHold(why)
 
 
 # --- the ORM refuses too --------------------------------------------------------------------------------
