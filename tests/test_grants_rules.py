@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
-from grants.core.db import db, today
+from grants.core.db import today
 from grants.core.errors import TransitionNotAllowed, UserInputError
 from grants.eligibility.models import Outcome
 from grants.eligibility.rules import validate_ruleset

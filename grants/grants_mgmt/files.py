@@ -50,10 +50,11 @@ def remove_file(stored: GrantFile, application: Application, actor) -> None:
     if report is not None:
         if not actor.is_member_of(application.organisation_id):
             raise PermissionDenied(_("Only the grantee's members change its reports."))
-        if not is_editable(report):
+        if report.state == "accepted":  # part of the record for good
             why = refusal(application)
             if why is not None:
                 raise RetentionHold(why)
+        if not is_editable(report):  # submitted: it may be changed again if an officer returns it
             raise ReportNotEditable()
     stored.removed_at = utcnow()
     db.session.flush()

@@ -229,7 +229,7 @@ def create_report(application: Application, actor, data: dict[str, Any]) -> Gran
     report = GrantReport(application_id=application.id, due_id=due.id, created_by_id=actor.id, **clean)
     db.session.add(report)
     db.session.flush()
-    record_event(action="grant_report.create", object_type="grant_report", object_id=report.id, actor=actor,
+    record_event(action="grantreport.create", object_type="grantreport", object_id=report.id, actor=actor,
                  role="applicant", payload={"application_id": application.id, "kind": due.kind.value,
                                             "period_end": due.period_end, "after": clean})
     return report
@@ -265,7 +265,7 @@ def update_report(report: GrantReport, actor, data: dict[str, Any], version: int
             db.session.flush()
         except StaleDataError:
             raise Conflict() from None
-        record_event(action="grant_report.update", object_type="grant_report", object_id=report.id, actor=actor,
+        record_event(action="grantreport.update", object_type="grantreport", object_id=report.id, actor=actor,
                      role="applicant", payload={"changes": changed})
     return report
 
@@ -349,7 +349,7 @@ def attach_file(report: GrantReport, actor, file_storage) -> GrantFile:
                            sha256=received.sha256, storage_key=received.storage_key, uploaded_by_id=actor.id)
         db.session.add(stored)
         db.session.flush()
-        record_event(action="grant_report.file", object_type="grant_report", object_id=report.id, actor=actor,
+        record_event(action="grantreport.file", object_type="grantreport", object_id=report.id, actor=actor,
                      role="applicant", payload={"file_id": stored.id, "filename": stored.filename,
                                                 "sha256": stored.sha256, "size": stored.size})
     except BaseException:
