@@ -59,6 +59,9 @@ from grants.grants_mgmt import gates as grant_gates
 from grants.grants_mgmt import guards as grant_guards
 from grants.grants_mgmt import listings as grant_listings
 from grants.grants_mgmt import retention as grant_retention
+from grants.grants_mgmt.indicator_views import bp as indicators_bp
+from grants.grants_mgmt.irregularity_views import bp as irregularities_bp
+from grants.grants_mgmt.report_views import bp as grant_reports_bp
 from grants.grants_mgmt.views import bp as grants_bp
 from grants.initiatives import guards as initiative_guards
 from grants.initiatives.views import bp as initiatives_bp
@@ -82,7 +85,8 @@ REGISTERING = (initiative_guards, application_guards, application_effects, appli
 #: The page blueprints, registered in this order.
 BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms_bp, call_rules_bp, dashboard_bp,
               applications_bp, eligibility_bp, initiatives_bp, audit_bp, workflows_bp, outbox_bp, de_minimis_bp,
-              evaluations_bp, call_evaluation_bp, call_dashboard_bp, decisions_bp, grants_bp)
+              evaluations_bp, call_evaluation_bp, call_dashboard_bp, decisions_bp, grants_bp,
+              grant_reports_bp, irregularities_bp, indicators_bp)
 
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from grants.applications.models import Application
 from grants.calls.models import CALL_EDITORS, Call, CallStatus, PublicCallStatus
 from grants.calls.services import calls_query
-from grants.core.db import db, utcnow
+from grants.core.db import db, today, utcnow
 from grants.core.errors import NotFound
 from grants.core.roles import ROLE_LABELS, RoleCode
 from grants.core.security import roles_required
@@ -18,6 +18,15 @@ from grants.dashboard import calls as call_dashboard
 from grants.evaluations.models import OPEN_STATES, Assignment
 from grants.evaluations.officer_forms import ConfirmForm
 from grants.evaluations.officer_views import READERS as CALL_READERS  # as for the call's evaluation pages
+from grants.grants_mgmt.forms import report_kind_label
+from grants.grants_mgmt.listings import (
+    grant_rows,
+    grants_query,
+    overdue_reports,
+    reports_to_review,
+    staff_counts_at_once,
+)
+from grants.initiatives.stages import stage_label
 from grants.users.models import Role, user_roles
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -26,6 +35,10 @@ calls_bp = Blueprint("call_dashboard", __name__, url_prefix="/calls")
 
 #: How many rows each dashboard list shows; the pages stay bounded whatever the data size.
 LIST_LIMIT = 20
+#: How many reports the grant staff panel lists (to review, overdue).
+REPORT_LIMIT = 10
+#: Who sees the grant phase at a glance: payments to verify and pay, reports, irregularities.
+GRANT_PANEL_ROLES = (RoleCode.OFFICER, RoleCode.FINANCE, RoleCode.AUDITOR)
 
 
 def _applicant_panel(user) -> dict:
@@ -70,6 +83,23 @@ def _evaluator_panel(user) -> dict:
     return counts
 
 
+def _grantee_panel(user) -> list:
+    """The grants of the user's organisations: next report due (overdue marked) and paid so far."""
+    day = today()
+    organisation_ids = [m.organisation_id for m in user.memberships]
+    query = grants_query(user, today=day).where(Application.organisation_id.in_(organisation_ids)).limit(LIST_LIMIT)
+    return grant_rows(query, today=day)
+
+
+def _grant_staff_panel() -> dict:
+    """The grant phase at a glance; the lists are read only when there is something in them."""
+    day = today()
+    counts = staff_counts_at_once(day)
+    return {"counts": counts,
+            "to_review": reports_to_review(REPORT_LIMIT) if counts.reports_to_review else [],
+            "overdue": overdue_reports(day, limit=REPORT_LIMIT) if counts.overdue_reports else []}
+
+
 def _admin_panel() -> dict:
     rows = db.session.execute(
         sa.select(Role.code, sa.func.count(user_roles.c.user_id))
@@ -88,13 +118,18 @@ def index():
     }
     if user.has_role(RoleCode.APPLICANT) or user.memberships:
         context["applicant"] = _applicant_panel(user)
+    if user.memberships:
+        context["grantee"] = _grantee_panel(user)
     if user.has_role(RoleCode.EVALUATOR):
         context["evaluator"] = _evaluator_panel(user)
     if user.is_staff:
         context["staff"] = _staff_panel()
+    if user.has_any_role(*GRANT_PANEL_ROLES):
+        context["grant_staff"] = _grant_staff_panel()
     if user.has_role(RoleCode.ADMIN):
         context["admin"] = _admin_panel()
-    return render_template("dashboard/index.html", **context)
+    return render_template("dashboard/index.html", **context, stage_name=stage_label,
+                           report_kind_label=report_kind_label)
 
 
 @calls_bp.get("/<int:call_id>/evaluation")
