@@ -23,14 +23,18 @@ from grants.workflows.engine import fire
 from tests.conftest import csrf_token_from
 from tests.factories import (
     approved,
+    gate_call,
+    headers_of,
     login,
     make_evaluation_call,
     make_organisation,
     make_pool,
     make_user,
+    member_of,
     pdf_bytes,
+    score_gate,
+    to_gate,
 )
-from tests.test_grants_journey import _gate_call, _headers, _score_gate, _to_gate
 
 
 @pytest.fixture
@@ -47,10 +51,6 @@ def _login(client, user):
         client.post("/logout", data={"csrf_token": csrf_token_from(page)})
     login(client, user)
     client.get("/language/en")
-
-
-def _member(application):
-    return application.organisation.memberships[0].user
 
 
 def _award(people, *, title="Kopienas darbnīca", amount="4000.00", call=None):
@@ -117,12 +117,12 @@ def test_staff_see_every_grant_and_a_grantee_only_theirs(client, session, people
     assert "Kopienas darbnīca" in _page(client, "/grants/?overdue=1")
     assert "Senioru klubs" not in _page(client, "/grants/?overdue=1")
 
-    _login(client, _member(ours))
+    _login(client, member_of(ours))
     mine = _page(client, "/grants/")
     assert "My grants" in mine and "Kopienas darbnīca" in mine and "Senioru klubs" not in mine
     assert "Grant agreement signed" not in mine and "Project in implementation" in mine  # the grantee's status
     assert "0 of 1 target reached" in mine and '<progress max="100" value="0"' in mine
-    _login(client, _member(theirs))
+    _login(client, member_of(theirs))
     assert "Kopienas darbnīca" not in _page(client, "/grants/")
 
 
@@ -147,7 +147,7 @@ def test_navigation_and_the_application_page_lead_to_the_grants(client, session,
     page = _page(client, f"/applications/{application.id}")
     assert 'href="/grants/"' in page and 'href="/grants/payments"' in page
     assert f'href="/grants/{application.id}"' in page
-    _login(client, _member(application))
+    _login(client, member_of(application))
     page = _page(client, f"/applications/{application.id}")
     assert 'href="/grants/"' in page and 'href="/grants/payments"' not in page
     assert f'href="/grants/{application.id}"' in page
@@ -157,7 +157,7 @@ def test_navigation_and_the_application_page_lead_to_the_grants(client, session,
 
 def test_the_grantee_reads_the_grant_and_others_are_told_it_does_not_exist(client, session, people):
     application = _running(people, _award(people))
-    grantee = _member(application)
+    grantee = member_of(application)
     _login(client, grantee)
     page = _page(client, f"/grants/{application.id}")
     number = agreement_of(application).number
@@ -296,12 +296,12 @@ def test_the_officer_drafts_the_agreement_signs_and_starts_the_grant(client, ses
     # Signed: the agreement no longer changes.
     frozen = client.get(path)
     assert frozen.status_code == 409 and "only until it is signed" in frozen.get_data(as_text=True)
-    _login(client, _member(application))
+    _login(client, member_of(application))
     assert client.get(path).status_code == 403
 
 
 def test_a_stage_gated_agreement_has_a_tranche_per_stage(client, session, people):
-    call = _gate_call()
+    call = gate_call()
     make_pool(call, 2, people["officer"])
     application = approved(call, people["officer"], people["committee"], amount="12000.00",
                            totals=({"need": 45, "novelty": 45},) * 2, requested_amount=Decimal("12000.00"))
@@ -330,7 +330,7 @@ def test_the_printable_agreement(client, session, people):
     save_agreement(application, people["officer"], _terms(), today=today())
     assert "Draft: not signed" in _page(client, f"/grants/{application.id}/agreement/print")
     _running(people, application)
-    _login(client, _member(application))
+    _login(client, member_of(application))
     page = _page(client, f"/grants/{application.id}/agreement/print")
     organisation = application.organisation
     number = agreement_of(application).number
@@ -448,12 +448,12 @@ def test_the_payment_list_queries_do_not_grow_with_the_payments(client, session,
 # --- the stage gate ------------------------------------------------------------------------------------
 
 def test_the_committee_decides_the_gate_on_the_grant_page(client, session, people):
-    call = _gate_call()
+    call = gate_call()
     make_pool(call, 2, people["officer"])
-    application, _grantee, _payments = _to_gate(client, people, call, _headers(people))
-    _score_gate(client, application, [(55, 35), (50, 30)])
+    application, _grantee, _payments = to_gate(client, people, call, headers_of(people))
+    score_gate(client, application, [(55, 35), (50, 30)])
     path = f"/grants/{application.id}"
-    _login(client, _member(application))
+    _login(client, member_of(application))
     page = _page(client, path)
     assert "Results reviewed" in page and "Final score" not in page and "gate-form" not in page
     reviewer = session.scalars(sa.select(Assignment).where(Assignment.application_id == application.id,
@@ -511,7 +511,7 @@ def test_an_officer_records_an_irregularity_the_grantee_sees_it_once_confirmed(c
     irregularity = session.scalars(sa.select(Irregularity).where(Irregularity.application_id == application.id)).one()
     page = _page(client, path)
     assert f'href="/grants/irregularities/{irregularity.id}"' in page and "250.00" in page
-    _login(client, _member(application))
+    _login(client, member_of(application))
     assert "Dubults rēķins" not in _page(client, path)  # suspected: still being examined
     fire(irregularity, "confirm", people["officer"], comment="Apstiprināts.")
     page = _page(client, path)
@@ -524,7 +524,7 @@ def test_the_dashboard_shows_grants_to_the_grantee_and_the_work_to_staff(client,
     application = _running(people, _award(people))
     advance = payments_of(application)[0]
     fire(advance, "request", people["officer"])
-    _login(client, _member(application))
+    _login(client, member_of(application))
     page = _page(client, "/dashboard/")
     assert "My grants" in page and "Kopienas darbnīca" in page and "1 overdue" in page
     assert "Grants at a glance" not in page

@@ -26,6 +26,7 @@ from tests.factories import (
     make_evaluation_call,
     make_programme,
     make_user,
+    member_of,
     pdf_bytes,
     small_form,
 )
@@ -71,10 +72,6 @@ def running_grant(staff, programme=None, *, targets=None):
     return application
 
 
-def member(application):
-    return application.organisation.memberships[0].user
-
-
 def gate_reviewer(application):
     """An evaluator of the grant's stage gate who declared no conflict of interest."""
     base = db.session.scalars(sa.select(Assignment).where(Assignment.application_id == application.id)).first()
@@ -92,7 +89,7 @@ def dues(application):
 
 def draft_report(application, kind="progress", **content):
     due = dues(application)[kind]
-    return reports.create_report(application, member(application), {
+    return reports.create_report(application, member_of(application), {
         "kind": kind, "period_end": due.period_end.isoformat(), **content})
 
 
@@ -201,7 +198,7 @@ def main_of(html: str) -> str:
 def test_the_grantee_drafts_the_report_of_a_required_period(client, session, staff):
     application = running_grant(staff)
     due = dues(application)["progress"]
-    login(client, member(application))
+    login(client, member_of(application))
     english(client)
     path = f"/grants/{application.id}/reports/new?kind=progress&period_end={due.period_end.isoformat()}"
     page = page_of(client, path)
@@ -227,7 +224,7 @@ def test_the_grantee_drafts_the_report_of_a_required_period(client, session, sta
 def test_a_new_report_refuses_bad_values_and_periods_the_agreement_does_not_require(client, session, staff):
     application = running_grant(staff)
     due = dues(application)["final"]
-    login(client, member(application))
+    login(client, member_of(application))
     english(client)
     path = f"/grants/{application.id}/reports/new?kind=final&period_end={due.period_end.isoformat()}"
     fields = form_fields(page_of(client, path), "r-edit")
@@ -307,7 +304,7 @@ def test_readers_see_the_whole_report(client, session, staff):
 def test_outside_esf_plus_there_is_no_participants_grid(client, session, staff):
     application = running_grant(staff, make_programme(fund_source=FundSource.NATIONAL), targets={"workshops": 2})
     report = draft_report(application, narrative="Paveikts.", indicators={"workshops": "2"})
-    login(client, member(application))
+    login(client, member_of(application))
     page = main_of(page_of(client, f"/grants/reports/{report.id}"))
     assert "Workshops held" in page and "esf_" not in page and "Participants" not in page
     login(client, staff["officer"])
@@ -319,7 +316,7 @@ def test_the_grantee_saves_the_report_and_bad_input_is_kept(client, session, sta
     application = running_grant(staff)
     report = draft_report(application, narrative="Sākums.")
     path = f"/grants/reports/{report.id}"
-    login(client, member(application))
+    login(client, member_of(application))
     english(client)
     page = page_of(client, path)
     assert "Before the report can be submitted" in page
@@ -364,7 +361,7 @@ def test_submitting_an_incomplete_report_says_what_is_missing(client, session, s
     application = running_grant(staff)
     report = draft_report(application)
     path = f"/grants/reports/{report.id}"
-    login(client, member(application))
+    login(client, member_of(application))
     english(client)
     response = act(client, path, "submit")
     assert response.status_code == 409
@@ -382,7 +379,7 @@ def test_the_grantee_submits_and_an_officer_returns_it_with_a_comment(client, se
     report = draft_report(application, narrative="Paveikts.", indicators={"workshops": "4",
                                                                            "esf_entities_supported": "1"})
     path = f"/grants/reports/{report.id}"
-    grantee = member(application)
+    grantee = member_of(application)
     login(client, grantee)
     english(client)
     assert act(client, path, "submit").status_code == 302
@@ -421,7 +418,7 @@ def test_report_files_are_uploaded_downloaded_and_removed(client, session, staff
     report = draft_report(application, narrative="Paveikts.", indicators={"workshops": "4",
                                                                            "esf_entities_supported": "1"})
     path = f"/grants/reports/{report.id}"
-    grantee = member(application)
+    grantee = member_of(application)
     login(client, grantee)
     english(client)
     token = csrf_token_from(page_of(client, path))
@@ -477,7 +474,7 @@ def test_the_report_page_costs_the_same_whatever_its_size(client, session, staff
     big = draft_report(application, "final", narrative="y", indicators={"workshops": "3"},
                        expenditure=[{"category": c, "amount": "10", "co_financing": "1"}
                                     for c in ("staff", "services", "travel", "premises", "other")])
-    grantee = member(application)
+    grantee = member_of(application)
     for content in (b"a", b"b"):
         reports.attach_file(big, grantee, FileStorage(io.BytesIO(pdf_bytes() + content), filename="f.pdf",
                                                       content_type="application/pdf"))
@@ -526,7 +523,7 @@ def test_the_register_lists_irregularities_with_their_totals(client, session, st
     for role in ("officer", "committee", "auditor", "admin"):
         login(client, make_user(role))
         assert client.get("/grants/irregularities/").status_code == 200
-    login(client, member(application))
+    login(client, member_of(application))
     assert client.get("/grants/irregularities/").status_code == 403
 
 
@@ -621,7 +618,7 @@ def test_who_reads_an_irregularity(client, session, staff):
     application = running_grant(staff)
     irregularity = record(application, staff["officer"])
     path = f"/grants/irregularities/{irregularity.id}"
-    grantee = member(application)
+    grantee = member_of(application)
     login(client, grantee)
     assert client.get(path).status_code == 404  # still being examined
     fire(irregularity, "confirm", staff["officer"], comment="Apstiprināts.")
@@ -650,7 +647,7 @@ def test_who_reads_an_irregularity(client, session, staff):
 def accepted_report(application, officer, **values):
     report = draft_report(application, narrative="Paveikts.",
                           indicators={"workshops": "3", "esf_entities_supported": "1", **values})
-    fire(report, "submit", member(application))
+    fire(report, "submit", member_of(application))
     fire(report, "accept", officer)
     return report
 

@@ -6,8 +6,7 @@ import pytest
 
 from grants.core.db import today
 from grants.grants_mgmt import irregularities, payments
-from tests.factories import bearer, make_evaluation_call, make_user
-from tests.test_grants_rules import member, signed
+from tests.factories import bearer, make_evaluation_call, make_user, member_of, signed_grant
 
 
 @pytest.fixture
@@ -17,7 +16,7 @@ def people(app):
 
 
 def _grant_with_history(people, call):
-    application = signed(people, call=call)
+    application = signed_grant(people, call=call)
     advance = next(p for p in payments.payments_of(application) if p.kind.value == "advance")
     payments.act_on_payment(advance, "request", people["officer"], today=today())
     irregularity = irregularities.record_irregularity(application, people["officer"], {
@@ -63,7 +62,7 @@ def test_grantees_see_their_own_grants_and_the_registers_are_for_staff(app, clie
     call = make_evaluation_call(workflow_version=4)
     application = _grant_with_history(people, call)
     other = _grant_with_history(people, call)
-    grantee = bearer(member(application))
+    grantee = bearer(member_of(application))
     assert [g["application_id"] for g in client.get("/api/v1/grants", headers=grantee).get_json()["items"]] == [
         application.id]
     assert client.get(f"/api/v1/applications/{other.id}/payments", headers=grantee).status_code == 404

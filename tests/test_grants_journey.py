@@ -3,25 +3,29 @@ and stage-gated awards through a passed and a failed gate."""
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from grants.core.db import db, today
-from grants.evaluations.models import Assignment
+from grants.core.db import today
 from grants.initiatives.models import Initiative
 from grants.notifications.models import OutboxMessage
 from tests.factories import (
     approved,
     bearer,
-    make_call,
+    fire_api,
+    gate_call,
+    headers_of,
     make_evaluation_call,
     make_pool,
     make_user,
-    pdf_bytes,
+    member_of,
+    pay_through_api,
+    report_through_api,
+    score_gate,
+    to_gate,
+    upload_agreement,
 )
 
 
@@ -31,47 +35,11 @@ def people(app):
             "finance1": make_user("finance"), "finance2": make_user("finance")}
 
 
-def _headers(people, client=None):
-    return {name: bearer(user) for name, user in people.items()}
-
-
-def _member(application):
-    return application.organisation.memberships[0].user
-
-
-def _fire(client, path, headers, trigger, **extra):
-    return client.post(path, json={"trigger": trigger, **extra}, headers=headers)
-
-
-def _upload_agreement(client, application_id, headers):
-    return client.post(f"/api/v1/applications/{application_id}/agreement/file", headers=headers,
-                       data={"file": (io.BytesIO(pdf_bytes()), "ligums.pdf")}, content_type="multipart/form-data")
-
-
-def _pay(client, payment_id, h):
-    """Requested by an officer, verified by one finance officer, paid by another."""
-    assert _fire(client, f"/api/v1/payments/{payment_id}/transitions", h["officer"], "request").status_code == 200
-    assert _fire(client, f"/api/v1/payments/{payment_id}/transitions", h["finance1"], "verify").status_code == 200
-    response = _fire(client, f"/api/v1/payments/{payment_id}/transitions", h["finance2"], "pay",
-                     reference="MP-1")
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def _report(client, application_id, headers, kind, period_end, **content):
-    body = {"kind": kind, "period_end": period_end, "narrative": "Paveicām, ko solījām.",
-            "indicators": {}, "expenditure": [{"category": "staff", "amount": "1000.00", "co_financing": "0"}],
-            **content}
-    response = client.post(f"/api/v1/applications/{application_id}/grant-reports", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
 def test_one_award_from_decision_to_completion(app, client, session, people):
     call = make_evaluation_call(workflow_version=4)
     application = approved(call, people["officer"], people["committee"], amount="4000.00")
-    h = _headers(people)
-    grantee = bearer(_member(application))
+    h = headers_of(people)
+    grantee = bearer(member_of(application))
     app_id = application.id
     start = today() - timedelta(days=200)
     end = start + timedelta(days=180)
@@ -103,15 +71,15 @@ def test_one_award_from_decision_to_completion(app, client, session, people):
     assert [p["code"] for p in agreement["problems"]] == ["signed_file_missing"]
 
     # sign_contract is refused until the agreement is complete (the signed scan).
-    refused = _fire(client, f"/api/v1/applications/{app_id}/transitions", h["officer"], "sign_contract")
+    refused = fire_api(client, f"/api/v1/applications/{app_id}/transitions", h["officer"], "sign_contract")
     assert refused.status_code == 409
     assert [r["code"] for r in refused.get_json()["reasons"]] == ["signed_file_missing"]
-    assert _upload_agreement(client, app_id, h["officer"]).status_code == 201
-    assert _fire(client, f"/api/v1/applications/{app_id}/transitions", h["officer"],
+    assert upload_agreement(client, app_id, h["officer"]).status_code == 201
+    assert fire_api(client, f"/api/v1/applications/{app_id}/transitions", h["officer"],
                  "sign_contract").get_json()["state"] == "contracted"
     assert client.put(f"/api/v1/applications/{app_id}/agreement", json=base,
                       headers=h["officer"]).status_code == 409  # signed: frozen
-    assert _fire(client, f"/api/v1/applications/{app_id}/transitions", h["officer"],
+    assert fire_api(client, f"/api/v1/applications/{app_id}/transitions", h["officer"],
                  "start_implementation").get_json()["state"] == "in_implementation"
 
     schedule = client.get(f"/api/v1/applications/{app_id}/payments", headers=grantee).get_json()
@@ -120,33 +88,33 @@ def test_one_award_from_decision_to_completion(app, client, session, people):
     advance, interim, final = (p["id"] for p in schedule)
 
     # The advance: one finance officer verifies, the same one may not pay, another does.
-    assert _fire(client, f"/api/v1/payments/{advance}/transitions", h["officer"], "request").status_code == 200
-    assert _fire(client, f"/api/v1/payments/{advance}/transitions", h["officer"], "verify").status_code == 403
-    assert _fire(client, f"/api/v1/payments/{advance}/transitions", h["finance1"], "verify").status_code == 200
-    same = _fire(client, f"/api/v1/payments/{advance}/transitions", h["finance1"], "pay")
+    assert fire_api(client, f"/api/v1/payments/{advance}/transitions", h["officer"], "request").status_code == 200
+    assert fire_api(client, f"/api/v1/payments/{advance}/transitions", h["officer"], "verify").status_code == 403
+    assert fire_api(client, f"/api/v1/payments/{advance}/transitions", h["finance1"], "verify").status_code == 200
+    same = fire_api(client, f"/api/v1/payments/{advance}/transitions", h["finance1"], "pay")
     assert same.status_code == 409 and "separation_of_duties" in [r["code"] for r in same.get_json()["reasons"]]
-    paid = _fire(client, f"/api/v1/payments/{advance}/transitions", h["finance2"], "pay", reference="MP-100")
+    paid = fire_api(client, f"/api/v1/payments/{advance}/transitions", h["finance2"], "pay", reference="MP-100")
     assert paid.status_code == 200 and paid.get_json()["state"] == "paid"
 
     # The interim payment waits for an accepted progress report.
-    early = _fire(client, f"/api/v1/payments/{interim}/transitions", h["officer"], "request")
+    early = fire_api(client, f"/api/v1/payments/{interim}/transitions", h["officer"], "request")
     assert early.status_code == 409 and [r["code"] for r in early.get_json()["reasons"]] == ["report_missing"]
-    progress = _report(client, app_id, grantee, "progress", middle.isoformat())
-    assert _fire(client, f"/api/v1/grant-reports/{progress['id']}/transitions", grantee,
+    progress = report_through_api(client, app_id, grantee, "progress", middle.isoformat())
+    assert fire_api(client, f"/api/v1/grant-reports/{progress['id']}/transitions", grantee,
                  "submit").get_json()["state"] == "submitted"
-    assert _fire(client, f"/api/v1/grant-reports/{progress['id']}/transitions", h["officer"],
+    assert fire_api(client, f"/api/v1/grant-reports/{progress['id']}/transitions", h["officer"],
                  "accept").get_json()["state"] == "accepted"
-    _pay(client, interim, h)
+    pay_through_api(client, interim, h)
 
     # The final report moves the application; accepting it leaves the last payment; paying it completes.
-    final_report = _report(client, app_id, grantee, "final", end.isoformat())
-    _fire(client, f"/api/v1/grant-reports/{final_report['id']}/transitions", grantee, "submit")
+    final_report = report_through_api(client, app_id, grantee, "final", end.isoformat())
+    fire_api(client, f"/api/v1/grant-reports/{final_report['id']}/transitions", grantee, "submit")
     assert client.get(f"/api/v1/applications/{app_id}", headers=grantee).get_json()["state"] == \
         "final_report_submitted"
-    _fire(client, f"/api/v1/grant-reports/{final_report['id']}/transitions", h["officer"], "accept")
+    fire_api(client, f"/api/v1/grant-reports/{final_report['id']}/transitions", h["officer"], "accept")
     assert client.get(f"/api/v1/applications/{app_id}", headers=grantee).get_json()["state"] == \
         "final_report_accepted"
-    last = _pay(client, final, h)
+    last = pay_through_api(client, final, h)
     assert client.get(f"/api/v1/applications/{app_id}", headers=grantee).get_json()["state"] == "completed"
 
     grants = client.get("/api/v1/grants", headers=h["officer"], query_string={"call_id": call.id}).get_json()
@@ -162,91 +130,17 @@ def test_one_award_from_decision_to_completion(app, client, session, people):
     assert kinds.count("payment_paid") == 3 and "report_accepted" in kinds
 
 
-def _gate_call(**overrides):
-    rubric = {"criteria": [{"code": "need", "title_lv": "Vajadzība", "title_en": "Need", "max_points": 50,
-                            "weight": 1},
-                           {"code": "novelty", "title_lv": "Novitāte", "title_en": "Novelty", "max_points": 50,
-                            "weight": 1}],
-              "threshold": 50, "evaluators_required": 2, "discrepancy_percent": 30, "review_days": 14,
-              "tie_break": "earlier_submission",
-              "stages": {"prototyping": {"criteria": [
-                  {"code": "results", "title_lv": "Rezultāti", "title_en": "Results", "max_points": 60, "weight": 1},
-                  {"code": "learning", "title_lv": "Mācības", "title_en": "Learning", "max_points": 40, "weight": 1}],
-                  "threshold": 60}}}
-    return make_call(workflow_name="application_stage_gate", workflow_version=4, rubric=rubric,
-                     stages=(("idea_generation", "50000.00", "1000.00", "20000.00"),
-                             ("prototyping", "100000.00", "1000.00", "50000.00")), **overrides)
-
-
-def _to_gate(client, people, call, h, *, amount="12000.00"):
-    """An approved stage-gated award contracted, its advance paid and the first stage's final report accepted."""
-    application = approved(call, people["officer"], people["committee"], amount=amount, totals=({"need": 45,
-                                                                                                  "novelty": 45},) * 2,
-                           requested_amount=Decimal("12000.00"))
-    grantee = bearer(_member(application))
-    app_id = application.id
-    start = today() - timedelta(days=100)
-    stage_end = start + timedelta(days=60)
-    end = start + timedelta(days=300)
-    body = {"start_date": start.isoformat(), "end_date": end.isoformat(),
-            "tranches": [{"si_stage": "idea_generation", "amount": "4000.00"},
-                         {"si_stage": "prototyping", "amount": "8000.00"}],
-            "reports": [{"kind": "final", "si_stage": "idea_generation", "period_end": stage_end.isoformat(),
-                         "due_on": (stage_end + timedelta(days=10)).isoformat()},
-                        {"kind": "final", "si_stage": "prototyping", "period_end": end.isoformat(),
-                         "due_on": (end + timedelta(days=30)).isoformat()}],
-            "schedule": [{"kind": "advance", "amount": "3000.00", "due_on": start.isoformat()},
-                         {"kind": "final", "amount": "1000.00", "due_on": stage_end.isoformat()}]}
-    wrong = client.put(f"/api/v1/applications/{app_id}/agreement", headers=h["officer"],
-                       json={**body, "tranches": [{"si_stage": "idea_generation", "amount": "12000.00"}]})
-    assert wrong.status_code == 422 and "tranches" in wrong.get_json()["fields"]
-    saved = client.put(f"/api/v1/applications/{app_id}/agreement", json=body, headers=h["officer"])
-    assert saved.status_code == 200, saved.get_json()
-    _upload_agreement(client, app_id, h["officer"])
-    for trigger in ("sign_contract", "start_implementation"):
-        assert _fire(client, f"/api/v1/applications/{app_id}/transitions", h["officer"], trigger).status_code == 200
-    payments = client.get(f"/api/v1/applications/{app_id}/payments", headers=grantee).get_json()
-    _pay(client, payments[0]["id"], h)
-    report = _report(client, app_id, grantee, "final", stage_end.isoformat())
-    _fire(client, f"/api/v1/grant-reports/{report['id']}/transitions", grantee, "submit")
-    _fire(client, f"/api/v1/grant-reports/{report['id']}/transitions", h["officer"], "accept")
-    return application, grantee, payments
-
-
-def _score_gate(client, application, totals):
-    """The gate's evaluators declare no conflict and score with the next stage's rubric."""
-    assignments = db.session.scalars(sa.select(Assignment).where(
-        Assignment.application_id == application.id, Assignment.gate_stage == "prototyping")
-        .order_by(Assignment.id)).unique().all()
-    assert len(assignments) == 2
-    for assignment, (results, learning) in zip(assignments, totals, strict=True):
-        headers = bearer(assignment.evaluator)
-        undeclared = client.put(f"/api/v1/assignments/{assignment.id}/review", headers=headers,
-                                json={"scores": {"results": results}, "summary": "x", "submit": False})
-        assert undeclared.status_code == 403  # the gate has its own conflict-of-interest declaration
-        client.post(f"/api/v1/assignments/{assignment.id}/declaration", json={"has_conflict": False, "statement": ""},
-                    headers=headers)
-        # The gate is scored with stage k+1's rubric, not the selection's.
-        old = client.put(f"/api/v1/assignments/{assignment.id}/review", headers=headers,
-                         json={"scores": {"need": 40}, "summary": "x", "submit": False})
-        assert old.status_code == 422
-        response = client.put(f"/api/v1/assignments/{assignment.id}/review", headers=headers, json={
-            "scores": {"results": results, "learning": learning}, "comments": {"results": "Pierādīts."},
-            "summary": "Posma rezultāti.", "submit": True})
-        assert response.status_code == 200, response.get_json()
-
-
 def test_stage_gated_award_through_a_passed_gate(app, client, session, people):
-    call = _gate_call()
+    call = gate_call()
     make_pool(call, 2, people["officer"])
-    h = _headers(people)
-    application, grantee, payments = _to_gate(client, people, call, h)
+    h = headers_of(people)
+    application, grantee, payments = to_gate(client, people, call, h)
     app_id = application.id
     state = client.get(f"/api/v1/applications/{app_id}", headers=grantee).get_json()["state"]
     assert state == "gate_review"
     # The first stage's final payment may go once its final report is accepted.
-    _pay(client, payments[1]["id"], h)
-    _score_gate(client, application, [(55, 35), (50, 30)])
+    pay_through_api(client, payments[1]["id"], h)
+    score_gate(client, application, [(55, 35), (50, 30)])
     assert client.get(f"/api/v1/applications/{app_id}", headers=grantee).get_json()["state"] == "gate_evaluated"
     # The committee's decision is dated, never in the future.
     future = client.post(f"/api/v1/applications/{app_id}/gate-decision", headers=h["committee"],
@@ -268,11 +162,11 @@ def test_stage_gated_award_through_a_passed_gate(app, client, session, people):
 
 
 def test_stage_gated_award_closed_at_a_failed_gate(app, client, session, people):
-    call = _gate_call()
+    call = gate_call()
     make_pool(call, 2, people["officer"])
-    h = _headers(people)
-    application, grantee, _payments = _to_gate(client, people, call, h)
-    _score_gate(client, application, [(20, 10), (25, 10)])
+    h = headers_of(people)
+    application, grantee, _payments = to_gate(client, people, call, h)
+    score_gate(client, application, [(20, 10), (25, 10)])
     reasonless = client.post(f"/api/v1/applications/{application.id}/gate-decision", headers=h["committee"],
                              json={"outcome": "failed"})
     assert reasonless.status_code == 422 and "reason" in reasonless.get_json()["fields"]
@@ -289,11 +183,11 @@ def test_stage_gated_award_closed_at_a_failed_gate(app, client, session, people)
 
 
 def test_passing_a_gate_scored_below_the_pass_mark_needs_reasons(app, client, session, people):
-    call = _gate_call()
+    call = gate_call()
     make_pool(call, 2, people["officer"])
-    h = _headers(people)
-    application, _grantee, _payments = _to_gate(client, people, call, h)
-    _score_gate(client, application, [(20, 10), (25, 10)])
+    h = headers_of(people)
+    application, _grantee, _payments = to_gate(client, people, call, h)
+    score_gate(client, application, [(20, 10), (25, 10)])
     bare = client.post(f"/api/v1/applications/{application.id}/gate-decision", headers=h["committee"],
                        json={"outcome": "passed"})
     assert bare.status_code == 422 and "reason" in bare.get_json()["fields"]

@@ -4,13 +4,11 @@ retention."""
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.datastructures import FileStorage
 
 from grants.core.db import today
 from grants.core.errors import TransitionNotAllowed, UserInputError
@@ -24,12 +22,19 @@ from grants.grants_mgmt.models import GrantFile, Payment, PaymentKind
 from grants.grants_mgmt.retention import RetentionHold, retention_of
 from grants.workflows.engine import fire
 from tests.factories import (
+    GRANT_END,
+    GRANT_MIDDLE,
+    GRANT_REPORTS,
+    GRANT_SCHEDULE,
+    GRANT_START,
     approved,
     bearer,
     make_application,
     make_evaluation_call,
     make_user,
-    pdf_bytes,
+    member_of,
+    signed_grant,
+    signed_pdf,
 )
 
 
@@ -39,36 +44,19 @@ def people(app):
             "finance1": make_user("finance"), "finance2": make_user("finance")}
 
 
-START = date(2025, 1, 1)
-MIDDLE = date(2025, 4, 30)
-END = date(2025, 6, 30)
-REPORTS = [{"kind": "progress", "period_end": MIDDLE.isoformat(), "due_on": "2025-05-20"},
-           {"kind": "final", "period_end": END.isoformat(), "due_on": "2025-07-30"}]
-SCHEDULE = [{"kind": "advance", "amount": "2000.00", "due_on": "2025-01-10"},
-            {"kind": "interim", "amount": "1500.00", "due_on": "2025-05-30"},
-            {"kind": "final", "amount": "500.00", "due_on": "2025-08-15"}]
+START = date.fromisoformat(GRANT_START)
+MIDDLE = date.fromisoformat(GRANT_MIDDLE)
+END = date.fromisoformat(GRANT_END)
+REPORTS, SCHEDULE = GRANT_REPORTS, GRANT_SCHEDULE
 
 
 def _upload():
-    return FileStorage(stream=io.BytesIO(pdf_bytes()), filename="ligums.pdf")
+    return signed_pdf()
 
 
-def signed(people, *, amount="4000.00", schedule=SCHEDULE, reports_=REPORTS, call=None, contracted_only=False):
-    """An approved award with a signed agreement, in implementation (through the services and the engine)."""
-    call = call or make_evaluation_call(workflow_version=4)
-    application = approved(call, people["officer"], people["committee"], amount=amount)
-    agreements.save_agreement(application, people["officer"], {
-        "start_date": START.isoformat(), "end_date": END.isoformat(), "reports": reports_, "schedule": schedule},
-        today=today())
-    agreements.attach_signed_file(application, people["officer"], _upload())
-    fire(application, "sign_contract", people["officer"])
-    if not contracted_only:
-        fire(application, "start_implementation", people["officer"])
-    return application
-
-
-def member(application):
-    return application.organisation.memberships[0].user
+def signed(people, *, reports_=None, **kwargs):
+    """An approved award with a signed agreement, in implementation (tests.factories.signed_grant)."""
+    return signed_grant(people, reports=reports_, **kwargs)
 
 
 def schedule_of(application) -> dict[str, Payment]:
@@ -82,10 +70,10 @@ def pay(payment, people, paid_on=None):
 
 
 def accepted_report(application, people, kind, period_end, **content):
-    report = reports.create_report(application, member(application), {
+    report = reports.create_report(application, member_of(application), {
         "kind": kind, "period_end": period_end, "narrative": "Paveikts.",
         "expenditure": [{"category": "staff", "amount": "100.00"}], **content})
-    reports.act_on_report(report, "submit", member(application))
+    reports.act_on_report(report, "submit", member_of(application))
     reports.act_on_report(report, "accept", people["officer"])
     return report
 
@@ -171,7 +159,7 @@ def test_the_verifier_never_pays_and_neither_does_an_evaluator_a_decider_or_the_
     with pytest.raises(TransitionNotAllowed) as evaluated:
         payments.act_on_payment(advance, "pay", evaluator, today=today())
     assert reason_codes(evaluated.value) == ["separation_of_duties"]
-    grantee = member(application)
+    grantee = member_of(application)
     grantee.roles.append(people["finance2"].roles[0])
     with pytest.raises(TransitionNotAllowed):
         payments.act_on_payment(advance, "pay", grantee, today=today())
@@ -222,10 +210,10 @@ def test_interim_payments_need_an_accepted_progress_report_ending_by_their_due_d
     with pytest.raises(TransitionNotAllowed) as refused:
         payments.act_on_payment(interim, "request", people["officer"], today=today())
     assert reason_codes(refused.value) == ["report_missing"]
-    report = reports.create_report(application, member(application), {"kind": "progress",
+    report = reports.create_report(application, member_of(application), {"kind": "progress",
                                                                        "period_end": "2025-05-30",
                                                                        "narrative": "Darīts."})
-    reports.act_on_report(report, "submit", member(application))
+    reports.act_on_report(report, "submit", member_of(application))
     with pytest.raises(TransitionNotAllowed):  # submitted is not enough: accepted
         payments.act_on_payment(interim, "request", people["officer"], today=today())
     reports.act_on_report(report, "accept", people["officer"])
@@ -267,7 +255,7 @@ def test_a_grant_paid_in_full_in_advance_completes_when_its_final_report_is_acce
 
 def test_reports_are_checked_and_returned_with_comments(app, session, people):
     application = signed(people)
-    grantee = member(application)
+    grantee = member_of(application)
     with pytest.raises(UserInputError) as unknown_period:
         reports.create_report(application, grantee, {"kind": "progress", "period_end": "2025-04-29"})
     assert "period_end" in unknown_period.value.fields
@@ -297,7 +285,7 @@ def test_reports_are_checked_and_returned_with_comments(app, session, people):
 
 def test_a_returned_final_report_puts_the_grant_back_in_implementation(app, session, people):
     application = signed(people)
-    grantee = member(application)
+    grantee = member_of(application)
     report = reports.create_report(application, grantee, {"kind": "final", "period_end": END.isoformat(),
                                                           "narrative": "Beigas.",
                                                           "expenditure": [{"category": "staff", "amount": "5"}]})
@@ -358,10 +346,10 @@ def test_a_report_is_overdue_the_day_after_its_due_date_until_delivered(app, ses
     later = make_application(application.call, application.organisation, state="draft")
     [result] = check_application(later, rules=_overdue_rule(), on=due + timedelta(days=1))
     assert result.outcome == Outcome.FAIL and f"#{application.id}" in result.inputs["overdue"]
-    report = reports.create_report(application, member(application), {"kind": "progress",
+    report = reports.create_report(application, member_of(application), {"kind": "progress",
                                                                        "period_end": MIDDLE.isoformat(),
                                                                        "narrative": "Vēlu, bet ir."})
-    reports.act_on_report(report, "submit", member(application))
+    reports.act_on_report(report, "submit", member_of(application))
     [delivered] = check_application(later, rules=_overdue_rule(), on=due + timedelta(days=1))
     assert delivered.outcome == Outcome.PASS
 
@@ -423,7 +411,7 @@ def test_nothing_of_a_signed_grant_is_deleted_before_its_date(app, client, sessi
             session.delete(record)
             session.flush()
     # A draft report's file may be taken back (it is not yet part of the record).
-    grantee = member(application)
+    grantee = member_of(application)
     report = reports.create_report(application, grantee, {"kind": "progress", "period_end": MIDDLE.isoformat()})
     evidence = reports.attach_file(report, grantee, _upload())
     remove_file(evidence, application, grantee)

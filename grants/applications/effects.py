@@ -4,6 +4,7 @@ questions sent to the applicant, appeals, and the stages a stage-gated award mov
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from grants.applications import notices
 from grants.applications.models import Submission
@@ -11,7 +12,15 @@ from grants.applications.services import next_award_stage
 from grants.applications.services import take_snapshot as freeze
 from grants.core.db import db
 from grants.workflows.engine import available_triggers, fire
+from grants.workflows.history import register_action_labels
 from grants.workflows.registry import Context, effect
+
+register_action_labels({
+    "application.create": _l("Application started"),
+    "application.update": _l("Application changed"),
+    "attachment.upload": _l("File attached"),
+    "attachment.remove": _l("File removed"),
+})
 
 
 @effect("remember_appeal_origin")

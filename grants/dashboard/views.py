@@ -24,7 +24,7 @@ from grants.grants_mgmt.listings import (
     grants_query,
     overdue_reports,
     reports_to_review,
-    staff_counts_at_once,
+    staff_counts,
 )
 from grants.initiatives.stages import stage_label
 from grants.users.models import Role, user_roles
@@ -94,7 +94,7 @@ def _grantee_panel(user) -> list:
 def _grant_staff_panel() -> dict:
     """The grant phase at a glance; the lists are read only when there is something in them."""
     day = today()
-    counts = staff_counts_at_once(day)
+    counts = staff_counts(day)
     return {"counts": counts,
             "to_review": reports_to_review(REPORT_LIMIT) if counts.reports_to_review else [],
             "overdue": overdue_reports(day, limit=REPORT_LIMIT) if counts.overdue_reports else []}

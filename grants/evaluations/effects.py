@@ -3,9 +3,14 @@ the declaration, recusal and replacement, locking a review, consolidating the sc
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from grants.core.db import utcnow
 from grants.evaluations import services
+from grants.workflows.history import register_action_labels
 from grants.workflows.registry import Context, effect
+
+register_action_labels({"application.discrepancy": _l("The reviews differ: a third evaluator is brought in")})
 
 
 @effect("record_declaration")

@@ -206,6 +206,13 @@ def _check(application: Application, current: GrantAgreement | None, data: dict[
     schedule = None
     if "schedule" in data and data["schedule"] is not None:
         schedule = _check_schedule(data["schedule"], errors)
+        covers = amount if not is_stage_gated(application) else next(
+            (to_money(t["amount"]) for t in tranches if t["si_stage"] == stages[0]), None)
+        if covers is not None and not any(key.startswith("schedule") for key in errors):
+            total = sum((item["amount"] for item in schedule), Decimal("0.00"))
+            if total != covers:
+                errors["schedule"] = [_("The instalments add up to %(sum)s; they must add up to %(amount)s.",
+                                        sum=format_money(total), amount=format_money(covers))]
     if errors:
         raise UserInputError(fields=errors)
     return Terms(start_date=start, end_date=end, awarded_amount=amount, co_financing_rate=rate, conditions=conditions,
@@ -376,15 +383,18 @@ def save_agreement(application: Application, actor, data: dict[str, Any], *, tod
     reports = terms.reports
     if reports is None and creating:
         reports = default_reports(stages, terms.start_date, terms.end_date)
-    if reports is not None:
+    if reports is not None and _plain_reports_of(reports) != reports_before:
         _replace_reports(application, reports)
     elif not creating:
         _check_reports_still_fit(application, agreement)
     schedule = terms.schedule
     if schedule is None and creating:
         schedule = default_schedule(first_tranche(application, agreement), reports, terms.start_date)
+    if schedule is not None and not creating and _plain_schedule(schedule) == _plain_schedule(
+            [{"kind": p.kind, "amount": p.amount, "due_on": p.due_on} for p in _planned(application)]):
+        schedule = None  # the same instalments: nothing to replace, nothing to audit
     if schedule is not None:
-        _replace_schedule(application, agreement, schedule, actor)
+        _replace_schedule(application, schedule, actor)
     after = _snapshot(agreement)
     payload: dict[str, Any] = {"number": agreement.number}
     if creating:
@@ -395,12 +405,28 @@ def save_agreement(application: Application, actor, data: dict[str, Any], *, tod
     if reports_after != reports_before:
         payload["reports"] = reports_after
     if schedule is not None:
-        payload["schedule"] = [{"kind": str(item["kind"]), "amount": f"{item['amount']:.2f}",
-                                "due_on": item["due_on"].isoformat()} for item in schedule]
+        payload["schedule"] = _plain_schedule(schedule)
     if creating or payload.get("changes") or "reports" in payload or "schedule" in payload:
         record_event(action="agreement.create" if creating else "agreement.update", object_type="application",
                      object_id=application.id, actor=actor, role="officer", payload=payload)
     return agreement
+
+
+def _plain_reports_of(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reports as given, in the shape :func:`_plain_reports` reads stored ones (for comparing)."""
+    ordered = sorted(reports, key=lambda r: (r["due_on"], str(r["kind"]), r["period_end"]))
+    return [{"kind": str(getattr(r["kind"], "value", r["kind"])), "si_stage": r["si_stage"],
+             "period_end": r["period_end"].isoformat(), "due_on": r["due_on"].isoformat()} for r in ordered]
+
+
+def _plain_schedule(schedule: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return sorted(({"kind": str(getattr(item["kind"], "value", item["kind"])), "amount": f"{item['amount']:.2f}",
+                    "due_on": item["due_on"].isoformat()} for item in schedule),
+                  key=lambda item: (item["due_on"], item["kind"], item["amount"]))
+
+
+def _planned(application: Application) -> list[Payment]:
+    return list(db.session.scalars(sa.select(Payment).where(Payment.application_id == application.id)).unique())
 
 
 def _replace_reports(application: Application, reports: list[dict[str, Any]]) -> None:
@@ -422,16 +448,9 @@ def _check_reports_still_fit(application: Application, agreement: GrantAgreement
                                                    "dates: give the reports again.")]})
 
 
-def _replace_schedule(application: Application, agreement: GrantAgreement, schedule: list[dict[str, Any]],
-                      actor) -> None:
-    """The planned instalments, replaced; they must add up to what the schedule covers at signature."""
-    target = first_tranche(application, agreement)
-    total = sum((item["amount"] for item in schedule), Decimal("0.00"))
-    if total != target:
-        raise UserInputError(fields={"schedule": [
-            _("The instalments add up to %(sum)s; they must add up to %(amount)s.",
-              sum=format_money(total), amount=format_money(target))]})
-    for payment in db.session.scalars(sa.select(Payment).where(Payment.application_id == application.id)):
+def _replace_schedule(application: Application, schedule: list[dict[str, Any]], actor) -> None:
+    """The planned instalments, replaced (their sum was checked with the rest of the terms)."""
+    for payment in _planned(application):
         db.session.delete(payment)  # an unsigned agreement's schedule is a draft: nothing was requested
     db.session.flush()
     stage = award_stages(application)[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
+
 from grants.applications.services import next_award_stage
 from grants.core.db import db, today, utcnow
 from grants.grants_mgmt import notices, payments
@@ -14,7 +16,22 @@ from grants.grants_mgmt.models import ReportKind
 from grants.grants_mgmt.reports import freeze
 from grants.initiatives.stages import stage_label
 from grants.workflows.engine import definition_for, fire
+from grants.workflows.history import register_action_labels
 from grants.workflows.registry import Context, effect
+
+register_action_labels({
+    "agreement.create": _l("Grant agreement drafted"),
+    "agreement.update": _l("Grant agreement changed"),
+    "agreement.file": _l("Signed agreement uploaded"),
+    "grant_file.remove": _l("File taken back"),
+    "payment.plan": _l("Payment planned"),
+    "grantreport.create": _l("Report drafted"),
+    "grantreport.update": _l("Report changed"),
+    "grantreport.file": _l("File added to the report"),
+    "irregularity.create": _l("Irregularity recorded"),
+    "irregularity.recovery_order": _l("Recovery order issued"),
+    "irregularity.recovery": _l("Money received on a recovery order"),
+})
 
 # --- the application ---------------------------------------------------------------------------------
 

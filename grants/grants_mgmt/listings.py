@@ -364,19 +364,6 @@ class Counts:
     amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
-def staff_counts(today: date) -> Counts:
-    """The grant phase at a glance (four statements)."""
-    totals = payment_totals()
-    counts = Counts(to_verify=totals["requested"]["count"], to_pay=totals["verified"]["count"],
-                    amounts={state: value["amount"] for state, value in totals.items()})
-    counts.reports_to_review = db.session.scalar(sa.select(sa.func.count()).select_from(GrantReport)
-                                                 .where(GrantReport.state == "submitted"))
-    counts.overdue_reports = db.session.scalar(sa.select(sa.func.count()).select_from(overdue_dues(today).subquery()))
-    counts.open_irregularities = db.session.scalar(sa.select(sa.func.count()).select_from(Irregularity).where(
-        Irregularity.state.in_(("suspected", *OPEN_IRREGULARITY_STATES))))
-    return counts
-
-
 def irregularity_totals() -> dict[str, dict[str, Any]]:
     """Per irregularity state that has any: how many and how much (one statement)."""
     return {state: {"count": count, "amount": amount or Decimal("0.00")}
@@ -386,9 +373,9 @@ def irregularity_totals() -> dict[str, dict[str, Any]]:
                 .group_by(Irregularity.state))}
 
 
-def staff_counts_at_once(today: date) -> Counts:
-    """What :func:`staff_counts` gives, in one statement: the dashboard shows it beside other panels and
-    keeps its number of queries small."""
+def staff_counts(today: date) -> Counts:
+    """The grant phase at a glance, in one statement (the dashboard shows it beside other panels):
+    payments by state, reports to review, overdue reports, irregularities open or being examined."""
     states = ("planned", "requested", "verified", "paid", "rejected")
     columns = []
     for state in states:

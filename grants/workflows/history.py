@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -28,6 +29,20 @@ class HistoryEntry:
     actor: str
     role: str | None
     comment: str | None
+    #: What happened, in words, for an audited action that is not a transition (None: a transition).
+    summary: str | None = None
+
+
+#: Labels (lazy msgids) of audited actions that are not transitions — a file attached, an agreement
+#: drafted — by action code. Each domain registers its own beside its effects; the engine knows none.
+ACTION_LABELS: dict[str, Any] = {}
+
+
+def register_action_labels(labels: dict[str, Any]) -> None:
+    clash = set(labels) & set(ACTION_LABELS)
+    if clash:
+        raise ValueError(f"action labels registered twice: {sorted(clash)}")
+    ACTION_LABELS.update(labels)
 
 
 def _role_label(role: str | None) -> str:
@@ -70,5 +85,6 @@ def history(obj, viewer) -> list[HistoryEntry]:
         entries.append(HistoryEntry(
             id=event.id, occurred_at=event.occurred_at, action=event.action, trigger=payload.get("trigger"),
             from_state=payload.get("from"), to_state=payload.get("to"), from_label=label(payload.get("from")),
-            to_label=label(payload.get("to")), actor=actor, role=event.role, comment=event.comment))
+            to_label=label(payload.get("to")), actor=actor, role=event.role, comment=event.comment,
+            summary=str(ACTION_LABELS[event.action]) if event.action in ACTION_LABELS else None))
     return entries
