@@ -537,8 +537,8 @@ def test_the_register_pages_keep_the_filter(client, session, staff, monkeypatch)
     login(client, staff["officer"])
     page = main_of(page_of(client, "/grants/irregularities/?state=suspected&page=2"))
     assert "Page 2 of 3" in page
-    assert 'href="/grants/irregularities/?state=suspected&amp;page=3"' in page
-    assert 'href="/grants/irregularities/?state=suspected&amp;page=1"' in page
+    assert 'href="/grants/irregularities/?page=3&amp;state=suspected"' in page
+    assert 'href="/grants/irregularities/?page=1&amp;state=suspected"' in page
     assert page.count("data-irregularity=") == 1
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from grants.core.db import db
+from grants.core.values import as_date
 from grants.decisions import notices
 from grants.decisions.models import Decision, Outcome
-from grants.decisions.services import as_date
 from grants.workflows.registry import Context, effect
 
 

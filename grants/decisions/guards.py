@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from grants.core.db import db, today
+from grants.core.values import as_date
 from grants.decisions.models import OUTCOME_LABELS, OUTCOME_TRIGGERS, Outcome
 from grants.decisions.ranking import row_for
-from grants.decisions.services import as_date
 from grants.evaluations.models import Assignment
 from grants.workflows.registry import Context, Reason, guard
 

@@ -9,7 +9,7 @@ tells the applicant. This module shapes the committee's input and reports proble
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from grants.applications.models import Application
 from grants.core.db import db, to_money, today
 from grants.core.errors import TransitionNotAllowed, UserInputError
 from grants.core.roles import RoleCode
+from grants.core.values import as_date
 from grants.decisions.models import OUTCOME_TRIGGERS, Decision, Outcome
 from grants.eligibility.services import appeal_deadline
 from grants.evaluations.services import feedback
@@ -30,15 +31,6 @@ from grants.workflows.engine import definition_for, fire
 RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
 #: Guard reason codes that are really a problem with one field of the committee's input.
 FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on"}
-
-
-def as_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def clean(application: Application, data: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from grants.applications.models import Application
 from grants.audit.models import AuditEvent
 from grants.calls.models import Call, CallStage
 from grants.core.db import db
+from grants.core.values import add_months
 from grants.eligibility.models import DeMinimisAid
 from grants.forms.templates import BUDGET_CODE
 from grants.forms.validation import budget_totals
@@ -114,17 +115,6 @@ class Facts:
         return model.previous(self.application.si_stage) if self.application.si_stage in model.codes else None
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)  # pragma: no cover
-
-
 @dataclass
 class GrantRecord:
     """An organisation's record on its grants, from the domain that keeps them."""
@@ -207,7 +197,7 @@ def load_facts(applications: list[Application], today: date) -> dict[int, Facts]
             if row.state == "in_implementation" and row.id not in record.with_agreement:
                 begun = started.get(row.id)
                 fact.running_grants.append(
-                    (row.id, row.code, _add_months(begun, row.duration_months) if begun else None))
+                    (row.id, row.code, add_months(begun, row.duration_months) if begun else None))
     return facts
 
 

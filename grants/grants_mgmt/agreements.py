@@ -24,6 +24,7 @@ from grants.calls.models import Programme
 from grants.core.db import CENT, db, to_money, utcnow
 from grants.core.errors import Conflict, UserInputError
 from grants.core.templating import format_money
+from grants.core.values import add_months, as_date, as_money
 from grants.forms.templates import BUDGET_CODE
 from grants.forms.validation import budget_totals
 from grants.grants_mgmt.awards import agreement_of, approved_decision, award_stages, first_tranche, is_stage_gated
@@ -65,22 +66,6 @@ def dues_of(application: Application) -> list[ReportDue]:
 
 # --- what the officer sends, checked --------------------------------------------------------------
 
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _money(value: Any) -> Decimal | None:
-    try:
-        return to_money(value)
-    except ValueError:
-        return None
-
-
 def _rate(value: Any) -> Decimal | None:
     try:
         rate = Decimal(str(value).strip())
@@ -97,21 +82,10 @@ def budget_co_financing_rate(application: Application) -> Decimal:
     return (share * HUNDRED).quantize(CENT) if share is not None else Decimal("0.00")
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)  # pragma: no cover
-
-
 def default_period(application: Application, today: date) -> tuple[date, date]:
     """From the first of next month, for the months applied for."""
-    start = _add_months(today.replace(day=1), 1)
-    return start, _add_months(start, application.duration_months) - timedelta(days=1)
+    start = add_months(today.replace(day=1), 1)
+    return start, add_months(start, application.duration_months) - timedelta(days=1)
 
 
 def default_reports(stages: list[str], start: date, end: date) -> list[dict[str, Any]]:
@@ -123,7 +97,7 @@ def default_reports(stages: list[str], start: date, end: date) -> list[dict[str,
         stage_end = end if index == len(stages) - 1 else start + timedelta(days=days * (index + 1) // len(stages))
         reports.append({"kind": "final", "si_stage": stage, "period_end": stage_end,
                         "due_on": stage_end + timedelta(days=REPORT_DAYS)})
-    if len(stages) == 1 and end >= _add_months(start, PROGRESS_REPORT_FROM_MONTHS) - timedelta(days=1):
+    if len(stages) == 1 and end >= add_months(start, PROGRESS_REPORT_FROM_MONTHS) - timedelta(days=1):
         middle = start + timedelta(days=days // 2)
         reports.insert(0, {"kind": "progress", "si_stage": stages[0], "period_end": middle,
                            "due_on": middle + timedelta(days=REPORT_DAYS)})
@@ -170,14 +144,14 @@ def _check(application: Application, current: GrantAgreement | None, data: dict[
             return data[name]
         return getattr(current, name) if current is not None else default
 
-    start, end = _date(field("start_date", default_start)), _date(field("end_date", default_end))
+    start, end = as_date(field("start_date", default_start)), as_date(field("end_date", default_end))
     if start is None:
         errors["start_date"] = [_("Give the start date (YYYY-MM-DD).")]
     if end is None:
         errors["end_date"] = [_("Give the end date (YYYY-MM-DD).")]
     elif start is not None and end < start:
         errors["end_date"] = [_("The end date cannot be before the start date.")]
-    amount = _money(field("awarded_amount", decided))
+    amount = as_money(field("awarded_amount", decided))
     if amount is None or amount <= 0:
         errors["awarded_amount"] = [_("Give the amount awarded in euros, with at most two decimals.")]
     elif decided is not None and amount > decided:
@@ -227,7 +201,7 @@ def _check_tranches(raw: Any, stages: list[str], amount: Decimal | None,
     clean, seen = [], []
     for index, item in enumerate(raw):
         stage = item.get("si_stage") if isinstance(item, dict) else None
-        value = _money(item.get("amount")) if isinstance(item, dict) else None
+        value = as_money(item.get("amount")) if isinstance(item, dict) else None
         if stage not in stages or stage in seen:
             errors[f"tranches.{index}.si_stage"] = [_("Each SI stage the award funds, once.")]
         if value is None or value <= 0:
@@ -282,7 +256,7 @@ def _check_reports(raw: Any, stages: list[str], start: date | None, end: date | 
         stage = item.get("si_stage") or stages[0]
         if stage not in stages:
             errors[f"{where}.si_stage"] = [_("The award does not fund this SI stage.")]
-        period_end, due_on = _date(item.get("period_end")), _date(item.get("due_on"))
+        period_end, due_on = as_date(item.get("period_end")), as_date(item.get("due_on"))
         if period_end is None:
             errors[f"{where}.period_end"] = [_("Give the date the period ends (YYYY-MM-DD).")]
         elif start is not None and end is not None and not start <= period_end <= end:
@@ -315,10 +289,10 @@ def _check_schedule(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, An
         kind = item.get("kind")
         if kind not in SCHEDULE_KINDS:
             errors[f"{where}.kind"] = [_("Choose an advance, an interim or a final payment.")]
-        amount = _money(item.get("amount"))
+        amount = as_money(item.get("amount"))
         if amount is None or amount <= 0:
             errors[f"{where}.amount"] = [_("Give an amount in euros, with at most two decimals.")]
-        due_on = _date(item.get("due_on"))
+        due_on = as_date(item.get("due_on"))
         if due_on is None:
             errors[f"{where}.due_on"] = [_("Give the due date (YYYY-MM-DD).")]
         clean.append({"kind": kind, "amount": amount, "due_on": due_on})

@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from grants.applications.models import Application
 from grants.applications.services import next_award_stage
 from grants.core.errors import TransitionNotAllowed, UserInputError
-from grants.decisions.services import FIELD_OF_REASON, as_date
+from grants.core.values import as_date
+from grants.decisions.services import FIELD_OF_REASON
 from grants.evaluations.models import EvaluationResult
 from grants.evaluations.services import feedback, register_gate_evidence, result_of
 from grants.grants_mgmt.awards import agreement_of, tranche_amounts

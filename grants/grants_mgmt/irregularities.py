@@ -7,7 +7,6 @@ the organisation's later applications until it is recovered or written off.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,9 +15,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from grants.applications.models import Application
 from grants.audit.services import record_event
-from grants.core.db import db, to_money
+from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, UserInputError
 from grants.core.templating import format_money
+from grants.core.values import as_date, as_money
 from grants.grants_mgmt.awards import approved_decision
 from grants.grants_mgmt.models import Irregularity, RecoveryOrder
 from grants.workflows.services import act
@@ -38,28 +38,12 @@ def get_irregularity(irregularity_id: int) -> Irregularity:
     return irregularity
 
 
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _money(value: Any) -> Decimal | None:
-    try:
-        return to_money(value)
-    except ValueError:
-        return None
-
-
 def record_irregularity(application: Application, actor, data: dict[str, Any], *, today: date) -> Irregularity:
     """Enter a suspected irregularity on an awarded application (officers). Flushes; audited."""
     if approved_decision(application) is None:
         raise Conflict(_("Irregularities are recorded on awarded grants."))
     errors: dict[str, list[str]] = {}
-    amount = _money(data.get("amount"))
+    amount = as_money(data.get("amount"))
     if amount is None or amount <= 0:
         errors["amount"] = [_("Give the amount concerned in euros, with at most two decimals.")]
     description = str(data.get("description") or "").strip()
@@ -67,7 +51,7 @@ def record_irregularity(application: Application, actor, data: dict[str, Any], *
         errors["description"] = [_("Describe what was found.")]
     elif len(description) > DESCRIPTION_MAX:
         errors["description"] = [_("Use at most %(max)d characters.", max=DESCRIPTION_MAX)]
-    detected_on = _date(data.get("detected_on"))
+    detected_on = as_date(data.get("detected_on"))
     if detected_on is None:
         errors["detected_on"] = [_("Give the date it was detected (YYYY-MM-DD).")]
     elif detected_on > today:
@@ -94,14 +78,14 @@ def issue_recovery_order(irregularity: Irregularity, actor, data: dict[str, Any]
     if irregularity.state != "confirmed":
         raise Conflict(_("Recovery orders are issued for a confirmed irregularity."))
     errors: dict[str, list[str]] = {}
-    amount = _money(data.get("amount"))
+    amount = as_money(data.get("amount"))
     outstanding = irregularity.amount - irregularity.ordered
     if amount is None or amount <= 0:
         errors["amount"] = [_("Give the amount to recover in euros, with at most two decimals.")]
     elif amount > outstanding:
         errors["amount"] = [_("At most %(amount)s is left to order back.", amount=format_money(outstanding))]
-    issued_on = _date(data.get("issued_on")) if data.get("issued_on") not in (None, "") else today
-    due_on = _date(data.get("due_on"))
+    issued_on = as_date(data.get("issued_on")) if data.get("issued_on") not in (None, "") else today
+    due_on = as_date(data.get("due_on"))
     if issued_on is None:
         errors["issued_on"] = [_("Give the date (YYYY-MM-DD).")]
     elif issued_on > today:
@@ -129,13 +113,13 @@ def issue_recovery_order(irregularity: Irregularity, actor, data: dict[str, Any]
 def record_recovery(order: RecoveryOrder, actor, data: dict[str, Any], *, today: date) -> RecoveryOrder:
     """Money came back on a recovery order: at most what is still outstanding on it."""
     errors: dict[str, list[str]] = {}
-    amount = _money(data.get("amount"))
+    amount = as_money(data.get("amount"))
     if amount is None or amount <= 0:
         errors["amount"] = [_("Give the amount received in euros, with at most two decimals.")]
     elif amount > order.outstanding:
         errors["amount"] = [_("At most %(amount)s is outstanding on this order.",
                               amount=format_money(order.outstanding))]
-    received_on = _date(data.get("received_on")) if data.get("received_on") not in (None, "") else today
+    received_on = as_date(data.get("received_on")) if data.get("received_on") not in (None, "") else today
     if received_on is None:
         errors["received_on"] = [_("Give the date (YYYY-MM-DD).")]
     elif received_on > today:

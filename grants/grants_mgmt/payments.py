@@ -24,6 +24,7 @@ from grants.audit.services import record_event
 from grants.core.db import db, to_money
 from grants.core.errors import NotFound, UserInputError
 from grants.core.templating import format_money
+from grants.core.values import as_date
 from grants.evaluations.models import Assignment
 from grants.grants_mgmt.awards import PAYABLE_STATES, agreement_of, released_amount
 from grants.grants_mgmt.models import GrantReport, Irregularity, Payment, PaymentKind, ReportDue, ReportKind
@@ -87,15 +88,6 @@ def totals(application: Application) -> Totals:
                   released=released_amount(application, agreement) if agreement is not None else None)
 
 
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def plan_payment(application: Application, actor, data: dict[str, Any]) -> Payment:
     """Add an instalment to the schedule (officers): refused (422) when its kind, amount or date is
     wrong, or when the schedule would then exceed what is released. Audited. Flushes."""
@@ -119,7 +111,7 @@ def plan_payment(application: Application, actor, data: dict[str, Any]) -> Payme
         amount = None
     if amount is None or amount <= 0:
         errors["amount"] = [_("Give an amount in euros, with at most two decimals.")]
-    due_on = _date(data.get("due_on"))
+    due_on = as_date(data.get("due_on"))
     if due_on is None:
         errors["due_on"] = [_("Give the due date (YYYY-MM-DD).")]
     if not errors:

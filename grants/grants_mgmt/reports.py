@@ -26,6 +26,7 @@ from grants.audit.services import record_event
 from grants.core.db import content_hash, db, to_money, utcnow
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.core.i18n import current_language
+from grants.core.values import as_money
 from grants.forms.definitions import iter_questions, localized_text
 from grants.forms.templates import BUDGET_AMOUNT, BUDGET_CO_FINANCING, BUDGET_CODE, budget_with_cofinancing
 from grants.forms.validation import parse_decimal
@@ -173,11 +174,11 @@ def _clean(application: Application, data: dict[str, Any], errors: dict[str, lis
                 category = line.get("category")
                 if category not in categories:
                     errors[f"{where}.category"] = [_("Choose one of the budget categories.")]
-                amount = _money(line.get("amount"))
+                amount = as_money(line.get("amount"))
                 if amount is None or amount < 0:
                     errors[f"{where}.amount"] = [_("Give an amount in euros, 0 or more, with at most two "
                                                    "decimals.")]
-                co_financing = _money(line.get("co_financing") if line.get("co_financing") not in (None, "")
+                co_financing = as_money(line.get("co_financing") if line.get("co_financing") not in (None, "")
                                       else "0")
                 if co_financing is None or co_financing < 0:
                     errors[f"{where}.co_financing"] = [_("Give an amount in euros, 0 or more, with at most two "
@@ -189,13 +190,6 @@ def _clean(application: Application, data: dict[str, Any], errors: dict[str, lis
                                   "co_financing": f"{co_financing:.2f}"})
         clean["expenditure"] = lines
     return clean
-
-
-def _money(value: Any) -> Decimal | None:
-    try:
-        return to_money(value)
-    except ValueError:
-        return None
 
 
 def due_for(application: Application, kind: Any, period_end: Any) -> ReportDue | None:
