@@ -90,6 +90,23 @@ class BaseConfig:
     #: Retries back off 1, 2, 4… minutes, never more than this.
     OUTBOX_MAX_BACKOFF_MINUTES = 60
 
+    #: Redis for background work (exports, audit verification): ``redis://127.0.0.1:6379/0``. Empty: the
+    #: work runs inline, in the request that asks for it. Workers: `make run-worker`.
+    REDIS_URL = ""
+    #: Name of the RQ queue the workers listen on.
+    RQ_QUEUE = "grants"
+    #: An export whose worker has not reported for this long is started again (its worker died).
+    EXPORT_STALE_SECONDS = 120
+    #: Who runs the programmes (the funding organisation in 360Giving data, the list of operations) and its
+    #: identifier in an org-id.guide scheme (``LV-RE-`` + the Latvian Register of Enterprises number). The
+    #: defaults name the demo's operator; a deployment sets its own.
+    OPERATOR_NAME = "SI Grants demo programme operator"
+    OPERATOR_ORG_ID = "LV-RE-90000000001"
+    #: The prefix of grant identifiers in 360Giving data (registered with 360Giving by the publisher).
+    GRANT_ID_PREFIX = "360G-sigrants"
+    #: The licence of the public registry's open data.
+    OPEN_DATA_LICENCE = "CC-BY-4.0"
+
     #: Settings that must not be empty once everything is loaded.
     REQUIRED: tuple[str, ...] = ("SECRET_KEY",)
 

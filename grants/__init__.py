@@ -54,6 +54,7 @@ from grants.evaluations import permissions as evaluation_permissions
 from grants.evaluations import rubrics as evaluation_rubrics
 from grants.evaluations.officer_views import bp as call_evaluation_bp
 from grants.evaluations.views import bp as evaluations_bp
+from grants.exports.views import bp as exports_bp
 from grants.grants_mgmt import effects as grant_effects
 from grants.grants_mgmt import gates as grant_gates
 from grants.grants_mgmt import guards as grant_guards
@@ -67,6 +68,8 @@ from grants.initiatives import guards as initiative_guards
 from grants.initiatives.views import bp as initiatives_bp
 from grants.notifications.views import bp as outbox_bp
 from grants.organisations.views import bp as organisations_bp
+from grants.registry.views import bp as registry_bp
+from grants.reports.views import bp as reports_bp
 from grants.users.auth import configure_login
 from grants.users.views import bp as users_bp
 from grants.workflows import engine as workflow_engine
@@ -86,7 +89,7 @@ REGISTERING = (initiative_guards, application_guards, application_effects, appli
 BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms_bp, call_rules_bp, dashboard_bp,
               applications_bp, eligibility_bp, initiatives_bp, audit_bp, workflows_bp, outbox_bp, de_minimis_bp,
               evaluations_bp, call_evaluation_bp, call_dashboard_bp, decisions_bp, grants_bp,
-              grant_reports_bp, irregularities_bp, indicators_bp)
+              grant_reports_bp, irregularities_bp, indicators_bp, reports_bp, registry_bp, exports_bp)
 
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:

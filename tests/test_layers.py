@@ -18,7 +18,7 @@ from grants.workflows.registry import EFFECTS, GUARDS
 PACKAGE = Path(__file__).resolve().parent.parent / "grants"
 #: Top-level packages of grants/ that are domains (everything the engine must not know).
 DOMAINS = ("users", "organisations", "initiatives", "forms", "calls", "applications", "eligibility", "evaluations",
-           "decisions", "grants_mgmt", "notifications", "dashboard", "api")
+           "decisions", "grants_mgmt", "reports", "registry", "exports", "notifications", "dashboard", "api")
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,14 @@ from grants.api import (
     eligibility,
     evaluation_admin,
     evaluations,
+    exports,
     forms,
     grants,
     initiatives,
     organisations,
     outbox,
+    registry,
+    reports,
     rulesets,
     workflows,
 )
@@ -30,7 +33,7 @@ api = Api()
 
 #: The blueprints in the order the OpenAPI document lists them.
 MODULES = (auth, calls, forms, organisations, applications, initiatives, audit, workflows, eligibility, outbox,
-           de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants)
+           de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants, reports, exports, registry)
 
 
 def init_api(app: Flask) -> None:

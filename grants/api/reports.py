@@ -1,0 +1,7 @@
+"""API (being written)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("api_reports", __name__, description="reports")
