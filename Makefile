@@ -7,7 +7,7 @@ PG_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres install translations translations-update db demo lint clean
+.PHONY: run run-worker test test-sqlite test-postgres install translations translations-update db demo lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: db
 
 run: demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Background work (exports) through Redis: run the app with the same GRANTS_REDIS_URL to use it.
+REDIS_URL ?= redis://127.0.0.1:6379/0
+run-worker: db
+	GRANTS_REDIS_URL=$${GRANTS_REDIS_URL:-$(REDIS_URL)} $(FLASK) worker
 
 test-sqlite: translations
 	GRANTS_TEST_DATABASE_URL= $(BIN)/pytest

@@ -104,6 +104,9 @@ class BaseConfig:
     OPERATOR_ORG_ID = "LV-RE-90000000001"
     #: The prefix of grant identifiers in 360Giving data (registered with 360Giving by the publisher).
     GRANT_ID_PREFIX = "360G-sigrants"
+    #: The intervention field (Regulation (EU) 2021/1060, Annex I, Table 1) the operations fall under, for the
+    #: list of operations: 138 is support for the social economy and social enterprises.
+    OPERATIONS_INTERVENTION_FIELD = "138"
     #: The licence of the public registry's open data.
     OPEN_DATA_LICENCE = "CC-BY-4.0"
 

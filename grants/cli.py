@@ -6,10 +6,12 @@ import click
 from flask import Flask
 
 from grants.audit.services import verify_chain
+from grants.core import jobs
 from grants.core.db import db, read_only
 from grants.core.errors import UserInputError
 from grants.core.roles import RoleCode
 from grants.demo import load_demo
+from grants.exports.services import requeue_stale
 from grants.notifications.services import outbox_counts, send_pending
 from grants.users.services import register_user
 
@@ -76,3 +78,18 @@ def register_cli(app: Flask) -> None:
             counts = outbox_counts()
             db.session.rollback()
         click.echo(f"pending: {counts['pending']}\nsent: {counts['sent']}\nfailed: {counts['failed']}")
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+    def worker_command(burst: bool):
+        """Run background jobs (exports) from Redis (GRANTS_REDIS_URL) until stopped.
+
+        Exports whose worker died mid-way are queued again first, and made from the start."""
+        if not jobs.is_configured():
+            click.echo("Set GRANTS_REDIS_URL (for example redis://127.0.0.1:6379/0): without Redis the work runs "
+                       "inline and no worker is needed.", err=True)
+            raise SystemExit(1)
+        again = requeue_stale()
+        if again:
+            click.echo(f"queued again: exports {', '.join(map(str, again))}")
+        jobs.worker().work(burst=burst, with_scheduler=False)

@@ -6,6 +6,7 @@ from grants.calls.models import Call, CallStage, CallVersion, Programme
 from grants.decisions.models import Decision
 from grants.eligibility.models import DeMinimisAid, EligibilityResult
 from grants.evaluations.models import Assignment, EvaluationResult, PoolMember, Relation, Review
+from grants.exports.models import Export
 from grants.grants_mgmt.models import (
     CallIndicatorTarget,
     GrantAgreement,
@@ -24,6 +25,7 @@ from grants.users.models import ApiToken, Role, User, user_roles
 
 __all__ = ["ApiToken", "Application", "Assignment", "Attachment", "AuditEvent", "AuditHead", "Call",
            "CallIndicatorTarget", "CallStage", "CallVersion", "Decision", "DeMinimisAid", "EligibilityResult",
-           "EvaluationResult", "GrantAgreement", "GrantFile", "GrantReport", "Indicator", "Initiative", "Invitation",
-           "Irregularity", "Membership", "Organisation", "OutboxMessage", "Payment", "PoolMember", "Programme",
-           "RecoveryOrder", "Relation", "ReportDue", "Review", "Role", "Submission", "User", "user_roles"]
+           "EvaluationResult", "Export", "GrantAgreement", "GrantFile", "GrantReport", "Indicator", "Initiative",
+           "Invitation", "Irregularity", "Membership", "Organisation", "OutboxMessage", "Payment", "PoolMember",
+           "Programme", "RecoveryOrder", "Relation", "ReportDue", "Review", "Role", "Submission", "User",
+           "user_roles"]

@@ -33,6 +33,8 @@ class Programme(TimestampMixin, db.Model):
     ends_on: Mapped[date] = mapped_column(sa.Date)
     #: Which SI stage model the programme's calls and initiatives use.
     stage_model: Mapped[str] = mapped_column(sa.String(40), default=DEFAULT_STAGE_MODEL)
+    #: Since when the list of its operations is public (DESIGN §9); None while it is not.
+    operations_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme", order_by="Call.opens_at")
 

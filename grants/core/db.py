@@ -184,8 +184,9 @@ _READ_ONLY: ContextVar[bool] = ContextVar("read_only_transactions", default=Fals
 
 @contextmanager
 def read_only() -> Iterator[None]:
-    """Transactions begun inside (outside a request) will only read: on SQLite they do not
-    take the write lock, so a long read (verifying the audit chain) does not hold writers up."""
+    """Transactions begun inside will only read: on SQLite they do not take the write lock, so a long
+    read (verifying the audit chain, streaming an export on a connection of its own) does not hold
+    writers up — not even the request's own session."""
     token = _READ_ONLY.set(True)
     try:
         yield
@@ -203,10 +204,11 @@ def _sqlite_begin(conn):
     (busy_timeout) and each sees the data as the one before it left it; readers never wait
     in WAL mode. Stale writes are still caught by the optimistic version checks.
 
-    Requests that may write are those with an unsafe method. Outside a request (CLI commands,
-    background jobs) every transaction may write unless begun inside :func:`read_only`.
+    Requests that may write are those with an unsafe method; outside a request (CLI commands,
+    background jobs) every transaction may write. A transaction begun inside :func:`read_only` only
+    reads, in a request or not.
     """
     if conn.dialect.name != "sqlite":
         return
-    writes = request.method not in _SAFE_METHODS if has_request_context() else not _READ_ONLY.get()
+    writes = not _READ_ONLY.get() and (request.method not in _SAFE_METHODS if has_request_context() else True)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

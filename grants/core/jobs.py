@@ -12,7 +12,9 @@ from typing import Any
 
 from flask import current_app
 from redis import Redis
-from rq import Queue
+from rq import Queue, SimpleWorker
+
+from grants.core.db import db
 
 #: Longest a job may run before RQ stops it.
 JOB_TIMEOUT = 3600
@@ -42,3 +44,18 @@ def enqueue(path: str, *args: Any, job_id: str | None = None) -> str:
         return "queued"
     resolve(path)(*args)
     return "inline"
+
+
+class Worker(SimpleWorker):
+    """Runs jobs in the worker's own process, inside its application context (the CLI's), with a fresh
+    database session for each job."""
+
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            db.session.remove()
+
+
+def worker() -> Worker:
+    return Worker([queue()], connection=connection())

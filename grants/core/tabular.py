@@ -125,6 +125,27 @@ def write_xlsx(target, sheets: Iterable[tuple[str, Sequence[Column], Iterable[An
     return written
 
 
+def json_value(value: Any, kind: str) -> Any:
+    """A cell as JSON data: money as a decimal string with two places (the API's convention), dates in
+    ISO, other decimals as numbers."""
+    if value is None:
+        return None
+    if kind == "money":
+        return f"{Decimal(value):.2f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if kind == "integer" else float(value)
+    return value
+
+
+def json_rows(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """The rows as JSON objects by column key."""
+    for row in rows:
+        yield {column.key: json_value(value, column.kind)
+               for column, value in zip(columns, _values(columns, row), strict=True)}
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
