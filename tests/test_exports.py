@@ -238,3 +238,20 @@ def test_exports_stream_in_flat_memory(app, session, officer, export_format):
     assert large_rows - small_rows == 9000
     # Ten times the rows; the peak stays about the same (a list of the rows would grow tenfold).
     assert large < small * 1.5 + 256 * 1024, (small, large)
+
+
+def test_the_funder_report_exports_its_tables(app, client, demo, officer):
+    headers = {**bearer(officer), "Accept-Language": "en"}
+    export = _export(client, headers, "report", "xlsx", programme_id=demo.id).get_json()
+    assert export["state"] == "done", export
+    workbook = load_workbook(io.BytesIO(_file(client, export["download_url"], headers)))
+    assert len(workbook.sheetnames) == 13 and workbook.sheetnames[1] == "About this report"
+    about = {row[0].value: row[1].value for row in workbook.worksheets[1].iter_rows(min_row=2)}
+    assert about["Programme"].startswith("SIKC-2026") and len(about["Audit chain head"]) == 64
+    money = _export(client, headers, "report", "csv", programme_id=demo.id, table="money").get_json()
+    rows = list(csv.reader(io.StringIO(_file(client, money["download_url"], headers).decode().lstrip("\ufeff"))))
+    assert [row[0] for row in rows[1:]] == ["requested", "awarded", "paid"]
+    assert rows[1:][2][2] == "10400.00"  # paid: the two demo advances
+    wrong = _export(client, headers, "report", "csv", programme_id=demo.id, table="secrets")
+    assert wrong.status_code == 422 and "filters.table" in wrong.get_json()["fields"]
+    assert _export(client, headers, "report", "csv", programme_id=demo.id, **{"from": "yesterday"}).status_code == 422

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -23,7 +24,9 @@ from grants.core.codes import FUND_SOURCE_LABELS, LEGAL_FORM_LABELS, REGION_LABE
 from grants.core.db import CENT, Money, db, read_only
 from grants.core.errors import UserInputError
 from grants.core.tabular import Column
+from grants.core.values import as_date
 from grants.decisions.models import Decision
+from grants.eligibility.models import AidSource, DeMinimisAid
 from grants.evaluations.models import EvaluationResult
 from grants.grants_mgmt.indicators import definitions, parse_value
 from grants.grants_mgmt.models import GrantAgreement, GrantReport, Payment
@@ -32,6 +35,7 @@ from grants.grants_mgmt.retention import keep_until
 from grants.initiatives.models import Initiative
 from grants.initiatives.stages import stage_label
 from grants.organisations.models import Organisation
+from grants.reports.statistics import TABLE_COLUMNS, TABLE_TITLES, call_report, parse_filters, programme_report
 from grants.workflows.engine import definitions as workflow_definitions
 
 #: Rows fetched from the database at a time.
@@ -85,11 +89,17 @@ def clean_filters(kind: str, raw: Any) -> dict[str, Any]:
         kind_of = found.filters.get(key)
         if kind_of is None:
             errors[f"filters.{key}"] = [_("This export takes no such filter.")]
-        elif kind_of == "id":
+        elif kind_of in ("id", "required_id"):
             if isinstance(value, bool) or not str(value).isdigit() or not 0 < int(value) < 2**31:
                 errors[f"filters.{key}"] = [_("Give a number.")]
             else:
                 clean[key] = int(value)
+        elif kind_of == "date":
+            day = as_date(value)
+            if day is None:
+                errors[f"filters.{key}"] = [_("Give the date as YYYY-MM-DD.")]
+            else:
+                clean[key] = day.isoformat()
         else:
             if not isinstance(value, str) or len(value) > 40:
                 errors[f"filters.{key}"] = [_("Give a code.")]
@@ -217,8 +227,6 @@ def _paid() -> sa.Subquery:
 
 
 def _de_minimis_ids() -> sa.Select:
-    from grants.eligibility.models import AidSource, DeMinimisAid
-
     return sa.select(DeMinimisAid.application_id).where(DeMinimisAid.source == AidSource.AWARD,
                                                         DeMinimisAid.application_id.is_not(None))
 
@@ -385,10 +393,51 @@ def operation_rows(programme_id: int, intervention_field: str) -> Iterator[dict[
 
 @dataset("operations", _l("List of operations"), filters={"programme_id": "required_id"})
 def operations(filters: dict[str, Any]) -> list[Table]:
-    from flask import current_app
-
     field = current_app.config["OPERATIONS_INTERVENTION_FIELD"]
     query = operations_query(filters["programme_id"])
     return [Table(_l("List of operations"), OPERATION_COLUMNS, lambda: operation_rows(filters["programme_id"], field),
                   lambda: count(query))]
 
+
+# --- the funder report's tables ------------------------------------------------------------------------
+
+REPORT_INFO_COLUMNS = (Column("item", _l("Item")), Column("value", _l("Value")))
+
+
+@dataset("report", _l("Funder report (its tables)"),
+         filters={"programme_id": "id", "call_id": "id", "fund": "state", "from": "date", "to": "date",
+                  "table": "state"})
+def report(filters: dict[str, Any]) -> list[Table]:
+    """The funder report of a programme or of a call (grants.reports.statistics): in XLSX a sheet for each
+    of its tables after one saying what the report covers (with the audit chain's head); in CSV and JSON
+    the table named by the ``table`` filter (the funnel by default)."""
+    chosen = filters.get("table") or "funnel"
+    if chosen not in TABLE_COLUMNS:
+        raise UserInputError(fields={"filters.table": [_("Choose one of the report's tables: %(tables)s.",
+                                                         tables=", ".join(TABLE_COLUMNS))]})
+    limits = parse_filters(filters.get("fund"), filters.get("from"), filters.get("to"))
+    if filters.get("call_id"):
+        call = db.session.get(Call, filters["call_id"])
+        if call is None:
+            raise UserInputError(fields={"filters.call_id": [_("There is no such call.")]})
+        made = call_report(call, limits)
+    else:
+        programme = db.session.get(Programme, filters.get("programme_id") or 0)
+        if programme is None:
+            raise UserInputError(fields={"filters.programme_id": [_("Choose the programme.")]})
+        made = programme_report(programme, limits)
+    tables = made.tables()
+    about = [{"item": _("Programme"), "value": f"{made.programme.code} {made.programme.title}"},
+             {"item": _("Call"), "value": f"{made.call.code} {made.call.title}" if made.call else "—"},
+             {"item": _("Filters"), "value": ", ".join(f"{k}={v}" for k, v in limits.as_args().items()) or "—"},
+             {"item": _("Made"), "value": made.generated_at.isoformat(timespec="seconds")},
+             {"item": _("Audit chain head"), "value": made.audit_head["hash"]},
+             {"item": _("Audit events"), "value": made.audit_head["events"]}]
+
+    def table(name: str) -> Table:
+        rows = tables[name]
+        return Table(TABLE_TITLES[name], TABLE_COLUMNS[name], lambda: iter(rows), lambda: len(rows))
+
+    ordered = [chosen] + [name for name in TABLE_COLUMNS if name != chosen]
+    return [table(ordered[0]), Table(_l("About this report"), REPORT_INFO_COLUMNS, lambda: iter(about),
+                                     lambda: len(about)), *(table(name) for name in ordered[1:])]
