@@ -98,6 +98,19 @@ DEMO_APPLICATIONS = [
 ]
 
 
+#: The initiatives' themes and target groups (the registry's filters).
+DEMO_THEMES: dict[str, tuple[str, list[str]]] = {
+    "Kopienas virtuves Latgales ciemos": ("Vientuļo senioru iekļaušana", ["seniori", "lauku iedzīvotāji"]),
+    "Darba prasmju darbnīca jauniešiem": ("Jauniešu nodarbinātība", ["jaunieši NEET", "lauku iedzīvotāji"]),
+    "Mobilā bibliotēka": ("Pieejamība laukos", ["lauku iedzīvotāji"]),
+    "Sociālais taksometrs lauku senioriem": ("Vientuļo senioru iekļaušana", ["seniori", "lauku iedzīvotāji"]),
+    "Kaimiņu palīdzības tīkls": ("Kopienu savstarpējā palīdzība", ["seniori"]),
+    "Latgales amatu skola jauniešiem": ("Jauniešu nodarbinātība", ["jaunieši", "amatnieki"]),
+    "Senioru digitālo prasmju kopienas": ("Digitālā iekļaušana", ["seniori"]),
+    "Sociālās darbnīcas pilots Valmierā": ("Cilvēku ar invaliditāti nodarbinātība", ["cilvēki ar invaliditāti"]),
+}
+
+
 #: Reviews of the closed call's applications, by the evaluators (each declares no conflict, scores
 #: need, novelty, change, capacity, budget of the standard rubric, comments and submits): the
 #: first two are consistent; the third application's two totals (85 and 55) differ by more than
@@ -233,8 +246,9 @@ def _application(call: Call, member: User, title: str, stage: str, amount: str, 
         Application.title == title)).scalar_one_or_none()
     if application is not None:
         return application
+    theme, groups = DEMO_THEMES.get(title, ("", []))
     initiative = Initiative(organisation=organisation, title=title, description=summary, current_stage=stage,
-                            region=organisation.region)
+                            region=organisation.region, theme=theme, target_groups=groups)
     application = Application(call=call, organisation=organisation, initiative=initiative, created_by=member,
                               si_stage=stage, title=title, summary=summary, requested_amount=Decimal(amount),
                               duration_months=months, answers=sample_answers(call.form, summary, amount),

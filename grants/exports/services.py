@@ -211,10 +211,13 @@ def open_file(export: Export, actor) -> BinaryIO:
 # --- what is downloaded directly -------------------------------------------------------------------------
 
 def record_download(actor, what: str, payload: dict[str, Any]) -> None:
-    """A direct download (360Giving, the list of operations) is audited as an export (the public's too)."""
-    signed_in = actor is not None and actor.is_authenticated
-    record_event(action=f"export.{what}", object_type="export", object_id="", actor=actor if signed_in else None,
-                 role=acting_role(actor) if signed_in else "public", payload=payload)
+    """A direct download (360Giving, the list of operations) by staff is audited as an export. A published
+    list downloaded by the public is open data, like the registry's: not audited (nothing private leaves,
+    and an anonymous download must not be a way to grow the audit chain)."""
+    if actor is None or not actor.is_authenticated:
+        return
+    record_event(action=f"export.{what}", object_type="export", object_id="", actor=actor,
+                 role=acting_role(actor), payload=payload)
 
 
 def publish_operations(programme, actor) -> None:
