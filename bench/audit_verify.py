@@ -27,21 +27,21 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import PG_ADMIN_URL, throwaway_database
 from grants import create_app
 from grants.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from grants.audit.services import compute_hash, record_event, verify_chain
 from grants.core.db import db
 
-#: Where the throw-away PostgreSQL database is created (trust auth on the local server).
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: DESIGN §11: audit verify >= 100,000 events/s.
 BUDGET_EVENTS_PER_SECOND = 100_000
 #: Runs stay bounded: the budget is a rate, a bigger log only takes longer.
@@ -51,26 +51,6 @@ INSERT_CHUNK = 5_000
 STATES = ("draft", "submitted", "eligibility_check", "in_review", "scored", "approved", "rejected", "appealed")
 TITLES = ("Rīgas kopienas dārzs", "Jauniešu digitālās prasmes Latgalē", "Senioru sarunu klubs",
           "Community repair café", "Ūdens pieejamība Kurzemes ciemos", "Skolu mentoru tīkls")
-
-
-@contextmanager
-def throwaway_database(kind: str, admin_url: str) -> Iterator[str]:
-    """A new, empty database URL; the database is removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="grants-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.sqlite3"
-        return
-    name = f"grants_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
 
 
 def _payload(rng: random.Random, i: int) -> tuple[str, str, str, dict[str, Any], str | None]:

@@ -37,7 +37,7 @@ from flask_migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.audit_verify import PG_ADMIN_URL, throwaway_database
+from bench._common import PG_ADMIN_URL, throwaway_database
 from grants import create_app
 from grants.applications.models import Application, Submission
 from grants.calls.models import Call, CallStage, CallStatus, Programme

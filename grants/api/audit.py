@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from flask import url_for
+from flask_login import current_user
 from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated
-from grants.audit.schemas import AuditEventArgs, AuditEventSchema, ChainVerificationSchema, ExportArgs
-from grants.audit.services import events_query, verify_chain
+from grants.audit import verifications
+from grants.audit.schemas import AuditEventArgs, AuditEventSchema, ExportArgs, VerificationSchema
+from grants.audit.services import events_query
 from grants.audit.views import export_response
 from grants.core.db import db
-from grants.core.paging import page_of, page_schema
+from grants.core.paging import PageArgs, page_of, page_schema
 from grants.core.roles import RoleCode
 
 blp = Blueprint("api_audit", __name__, description="Audit trail")
@@ -42,10 +45,53 @@ def export_events(args):
 
 @blp.route("/audit/verify", methods=["GET"])
 @blp.doc(security=BEARER)
-@blp.response(200, ChainVerificationSchema)
+@blp.response(200, VerificationSchema)
+@blp.alt_response(202, schema=VerificationSchema,
+                  description="With Redis: the run was queued (or one already queued or running is returned); "
+                              "follow `Location`, `GET /audit/verifications/{id}`.")
 @authenticated(*AUDIT_ROLES)
 def verify():
-    """Recompute the hash chain: ``{valid, events, head, first_invalid_id}``."""
-    result = verify_chain()
+    """Verify the hash chain: ``{valid, events, head, first_invalid_id}`` plus the run's ``id``, ``state``,
+    progress (``events`` checked of ``total``), who asked and when.
+
+    Each call starts a verification run, kept in the list of runs. Without Redis it is made in this request
+    and answered at once, 200 with ``state: done`` (or ``failed``, with ``error``, when it could not
+    finish). With Redis (``REDIS_URL``) a worker makes it: 202 with ``state: queued`` (``valid`` null) and
+    ``Location`` naming the run, whose ``GET /audit/verifications/{id}`` gives the progress and, once done,
+    the verdict; while a run is queued or running, another call returns that run rather than a second one.
+    """
+    run, new = verifications.request_verification(current_user, "api")
     db.session.commit()
-    return result.as_dict()
+    if new:
+        verifications.start(run)
+    db.session.expire_all()
+    run = verifications.get_verification(run.id)
+    if run.state in ("done", "failed"):
+        return run
+    return run, 202, {"Location": url_for("api_audit.read_verification", verification_id=run.id)}
+
+
+@blp.route("/audit/verifications", methods=["GET"])
+@blp.doc(security=BEARER)
+@authenticated(*AUDIT_ROLES)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(VerificationSchema))
+def list_verifications(args):
+    """The verification runs, newest first: when, by whom, how far, and what they found."""
+    verifications.fail_stale()
+    result = page_of(verifications.verifications_query(), args["page"], args["per_page"])
+    db.session.commit()  # token last-used time
+    return result
+
+
+@blp.route("/audit/verifications/<int:verification_id>", methods=["GET"])
+@blp.doc(security=BEARER)
+@authenticated(*AUDIT_ROLES)
+@blp.response(200, VerificationSchema)
+def read_verification(verification_id: int):
+    """One verification run: ``state`` (queued, running, done, failed), ``events`` checked of ``total``,
+    and once done ``valid``, ``head`` and ``first_invalid_id``. A run whose worker stopped reporting for two
+    minutes, or that no worker took within an hour, is marked failed (``error`` says so)."""
+    run = verifications.get_verification(verification_id)
+    db.session.commit()  # token last-used time
+    return run

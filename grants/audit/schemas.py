@@ -6,7 +6,7 @@ from datetime import UTC
 
 import marshmallow as ma
 
-from grants.core.paging import PageArgs
+from grants.core.paging import PageArgs, valid_id
 
 
 class AuditFilterSchema(ma.Schema):
@@ -14,7 +14,7 @@ class AuditFilterSchema(ma.Schema):
 
     object_type = ma.fields.String(load_default=None, validate=ma.validate.Length(max=60))
     object_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
-    actor_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    actor_id = ma.fields.Integer(load_default=None, validate=valid_id)
     action = ma.fields.String(load_default=None, validate=ma.validate.Length(max=80))
     #: ISO 8601; a time without an offset is taken as UTC.
     since = ma.fields.AwareDateTime(load_default=None, default_timezone=UTC)
@@ -55,3 +55,24 @@ class ChainVerificationSchema(ma.Schema):
     events = ma.fields.Integer()
     head = ma.fields.String()
     first_invalid_id = ma.fields.Integer(allow_none=True)
+
+
+class VerificationSchema(ChainVerificationSchema):
+    """A verification run: the contract's ``{valid, events, head, first_invalid_id}`` (``valid`` null until it
+    is done; ``events`` the events checked so far) with its progress and who asked."""
+
+    id = ma.fields.Integer()
+    state = ma.fields.String(metadata={"description": "queued, running, done or failed"})
+    valid = ma.fields.Boolean(allow_none=True)
+    events = ma.fields.Integer(attribute="events_checked", metadata={"description": "events checked so far"})
+    total = ma.fields.Integer(allow_none=True, metadata={"description": "events up to the head being verified"})
+    head = ma.fields.String(attribute="head_hash", allow_none=True,
+                            metadata={"description": "the head hash verified (null until the run starts)"})
+    head_event_id = ma.fields.Integer(allow_none=True)
+    percent = ma.fields.Integer(allow_none=True)
+    origin = ma.fields.String(metadata={"description": "web, api or cli"})
+    requested_by_id = ma.fields.Integer(allow_none=True)
+    requested_at = ma.fields.DateTime()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    error = ma.fields.String(allow_none=True, metadata={"description": "why it did not finish (not a verdict)"})

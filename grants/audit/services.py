@@ -14,7 +14,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from grants.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from grants.core.db import db, utcnow
@@ -115,20 +116,46 @@ def compute_hash(*, occurred_at: datetime, actor_label: str, role: str | None, a
                    prev_hash, request_id, role)
 
 
+#: ``session.info`` key: the root transaction that took the append lock (held until that transaction ends).
+_LOCKED = "audit_chain_locked"
+
+
 def _lock_head() -> tuple[str, int | None]:
-    """Take the append lock, then read the head under it (hash, event id)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
-    else:
-        # A no-op write takes SQLite's RESERVED lock before the head is read; a second writer
-        # waits here (busy_timeout) instead of reading a head that is about to change.
-        db.session.execute(sa.update(_head).where(_head.c.id == 1).values(event_id=_head.c.event_id))
-    row = db.session.execute(
+    """Take the append lock, then read the head under it (hash, event id).
+
+    The lock is taken once per transaction (it is held until the transaction ends): a transition writes
+    two or three events and ``fire`` takes the lock first, so each used to take it again. The head is read
+    every time, from the database: another session sharing this connection (the tests' rolled-back
+    transaction) may have appended meanwhile. Any rollback, of a savepoint too, takes the lock again
+    next time (see ``_forget_lock``)."""
+    session = db.session()
+    root = session.get_transaction()
+    if root is None or session.info.get(_LOCKED) is not root:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+        else:
+            # A no-op write takes SQLite's RESERVED lock before the head is read; a second writer
+            # waits here (busy_timeout) instead of reading a head that is about to change.
+            session.execute(sa.update(_head).where(_head.c.id == 1).values(event_id=_head.c.event_id))
+        session.info[_LOCKED] = session.get_transaction()
+    row = session.execute(
         sa.select(_head.c.hash, _head.c.event_id).where(_head.c.id == 1).with_for_update()).first()
     if row is None:  # a database built without the migration's seed row
-        db.session.execute(sa.insert(_head).values(id=1, hash=GENESIS_HASH, event_id=None))
+        session.execute(sa.insert(_head).values(id=1, hash=GENESIS_HASH, event_id=None))
         return GENESIS_HASH, None
     return row.hash, row.event_id
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_lock(session, previous_transaction) -> None:
+    """After a rollback (of a savepoint too) the lock is taken again: cheap, and never wrong."""
+    session.info.pop(_LOCKED, None)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_lock_at_the_end(session, transaction) -> None:
+    if transaction.parent is None:  # the root: the lock is gone with it
+        session.info.pop(_LOCKED, None)
 
 
 def record_event(*, action: str, object_type: str, object_id: Any, actor=None, role: str | None = None,
@@ -205,7 +232,7 @@ def _chunked_streams() -> bool:
     return capabilities is not None and capabilities.has_stream_chunked()
 
 
-def _chain_rows(head_id: int, batch_size: int) -> Iterator[tuple[Any, ...]]:
+def _chain_rows(connection: sa.Connection, head_id: int, batch_size: int) -> Iterator[tuple[Any, ...]]:
     """The columns verify needs of events up to ``head_id``, in id order, as the driver's plain tuples.
 
     One query read as a stream (flat memory), not a query per batch: without table statistics
@@ -213,7 +240,6 @@ def _chain_rows(head_id: int, batch_size: int) -> Iterator[tuple[Any, ...]]:
     (quadratic), and every batch waits a round trip. Rows come from the driver's own cursor: making
     SQLAlchemy rows of them made fetching about 1.5 times slower (bench/README.md).
     """
-    connection = db.session.connection()
     dialect = connection.dialect
     query = (sa.select(*_VERIFY_COLUMNS, _iso_sql(dialect.name))
              .where(_events.c.id <= head_id).order_by(_events.c.id))
@@ -237,19 +263,42 @@ def _chain_rows(head_id: int, batch_size: int) -> Iterator[tuple[Any, ...]]:
         cursor.close()
 
 
-def verify_chain(batch_size: int = 10000) -> ChainVerification:
+def read_head(connection: sa.Connection | None = None) -> tuple[str, int | None]:
+    """The head as audit_head records it: (hash of the newest event, its id); the genesis hash and None
+    while the log is empty."""
+    connection = connection if connection is not None else db.session.connection()
+    head = connection.execute(sa.select(_head.c.hash, _head.c.event_id).where(_head.c.id == 1)).first()
+    return (head.hash, head.event_id) if head is not None else (GENESIS_HASH, None)
+
+
+def count_events(connection: sa.Connection | None = None, up_to: int | None = None) -> int:
+    """How many events there are (with an id up to ``up_to`` when given)."""
+    connection = connection if connection is not None else db.session.connection()
+    query = sa.select(sa.func.count()).select_from(_events)
+    if up_to is not None:
+        query = query.where(_events.c.id <= up_to)
+    return int(connection.execute(query).scalar_one())
+
+
+def verify_chain(batch_size: int = 10000, *, connection: sa.Connection | None = None,
+                 head: tuple[str, int | None] | None = None, progress: Callable[[int], None] | None = None,
+                 progress_every: int = 20000) -> ChainVerification:
     """Recompute the chain in id order, in one streamed read (flat memory; PostgreSQL sends
     ``batch_size`` rows at a time, SQLite is read row by row).
 
-    Events appended after the head was read are left for the next run, so verifying while
-    others write gives no false alarm. Budget: 100,000 events/s (DESIGN §11, bench/audit_verify.py).
+    Reads on ``connection`` (the session's by default) up to ``head`` (read from audit_head on that
+    connection by default). Events appended after the head was read are left for the next run, so
+    verifying while others write gives no false alarm. ``progress(events checked)`` is called every
+    ``progress_every`` events, between rows: a caller may commit elsewhere meanwhile, not on ``connection``.
+    Budget: 100,000 events/s (DESIGN §11, bench/audit_verify.py).
     """
-    head = db.session.execute(sa.select(_head.c.hash, _head.c.event_id).where(_head.c.id == 1)).first()
-    head_hash, head_id = (head.hash, head.event_id) if head is not None else (GENESIS_HASH, None)
+    connection = connection if connection is not None else db.session.connection()
+    head_hash, head_id = head if head is not None else read_head(connection)
     if head_id is None:  # an empty log; events without a head mean the head was reset
-        first_id = db.session.execute(sa.select(sa.func.min(_events.c.id))).scalar()
+        first_id = connection.execute(sa.select(sa.func.min(_events.c.id))).scalar()
         return ChainVerification(valid=first_id is None, events=0, head=head_hash, first_invalid_id=first_id)
     count = 0
+    report_at = progress_every if progress is not None else -1
     first_invalid: int | None = None
     expected_prev = GENESIS_HASH
     last_id: int | None = None
@@ -261,10 +310,13 @@ def verify_chain(batch_size: int = 10000) -> ChainVerification:
     # SQLite keeps the payload text as written, and the app writes canonical JSON
     # (grants.core.db.canonical_json): hashing the text as stored is then the whole check. A text
     # that does not hash right (an event written before that, or a tampered one) takes the long way.
-    stored_as_written = db.session.get_bind().dialect.name == "sqlite"
+    stored_as_written = connection.dialect.name == "sqlite"
     for (event_id, actor_label, role, action, object_type, object_id, payload, comment,
-         request_id, prev_hash, stored_hash, occurred_at) in _chain_rows(head_id, batch_size):
+         request_id, prev_hash, stored_hash, occurred_at) in _chain_rows(connection, head_id, batch_size):
         count += 1
+        if count == report_at:
+            progress(count)
+            report_at += progress_every
         if first_invalid is None:
             if stored_as_written and prev_hash == expected_prev and stored_hash == digest(
                     action, actor_label, comment, object_id, object_type, occurred_at, payload, prev_hash,
@@ -303,11 +355,16 @@ EXPORT_FIELDS = ("id", "occurred_at", "actor_id", "actor_label", "role", "action
                  "payload", "comment", "request_id", "prev_hash", "hash")
 
 
-def iter_event_records(filters: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+def iter_event_records(filters: dict[str, Any], batch_size: int = 1000,
+                       up_to: int | None = None) -> Iterator[dict[str, Any]]:
     """Matching events oldest first as plain JSON values, read in keyset batches (flat memory;
-    Core rows, so the session's identity map does not grow during a long export)."""
+    Core rows, so the session's identity map does not grow during a long export); with ``up_to``,
+    only events with an id up to it."""
+    conditions = _conditions(filters)
+    if up_to is not None:
+        conditions.append(_events.c.id <= up_to)
     base = (sa.select(*(_events.c[name] for name in EXPORT_FIELDS))
-            .where(*_conditions(filters)).order_by(_events.c.id).limit(batch_size))
+            .where(*conditions).order_by(_events.c.id).limit(batch_size))
     last_id = None
     while True:
         query = base if last_id is None else base.where(_events.c.id > last_id)
@@ -340,23 +397,35 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def export_head() -> dict[str, Any]:
+    """The chain's head as an export quotes it: ``{hash, event_id, events}`` (the number of events up to it)."""
+    head, head_id = read_head()
+    return {"hash": head, "event_id": head_id, "events": count_events(up_to=head_id) if head_id is not None else 0}
+
+
 def export_chunks(filters: dict[str, Any], export_format: str) -> Iterator[str]:
-    """The matching events as CSV (payload as JSON text) or a JSON array, a chunk at a time."""
+    """The matching events as CSV (payload as JSON text) or JSON, a chunk at a time, with the chain's head
+    when the export began, so the file can be held against a later verification or funder report: JSON
+    ``{"audit_head": {hash, event_id, events}, "items": [...]}``, CSV a last line ``# audit_head, <hash>,
+    event_id, <id>, events, <n>``. Events appended meanwhile are left out: the file ends at that head."""
+    head = export_head()
+    records = iter_event_records(filters, up_to=head["event_id"] if head["event_id"] is not None else 0)
     if export_format == "json":
-        yield "["
-        for n, record in enumerate(iter_event_records(filters)):
+        yield '{"audit_head":' + json.dumps(head, sort_keys=True) + ',"items":['
+        for n, record in enumerate(records):
             yield ("," if n else "") + "\n" + json.dumps(record, ensure_ascii=False, sort_keys=True)
-        yield "\n]\n"
+        yield "\n]}\n"
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_FIELDS)
-    for n, record in enumerate(iter_event_records(filters), start=1):
+    for n, record in enumerate(records, start=1):
         writer.writerow([_csv_cell(record[name]) for name in EXPORT_FIELDS])
         if n % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
+    writer.writerow(["# audit_head", head["hash"], "event_id", head["event_id"] or "", "events", head["events"]])
     yield buffer.getvalue()
 
 

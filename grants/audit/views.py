@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from grants.audit import verifications
 from grants.audit.schemas import AuditFilterSchema, ExportArgs
-from grants.audit.services import acting_role, events_query, export_chunks, head_hash, record_export, verify_chain
+from grants.audit.services import acting_role, events_query, export_chunks, head_hash, record_export
 from grants.core.db import db
+from grants.core.forms import BaseForm
 from grants.core.paging import page_of
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
@@ -29,9 +33,22 @@ ACTION_LABELS = {
     "api_token.issue": _l("API token issued"),
     "api_token.revoke": _l("API token revoked"),
     "audit.export": _l("Audit trail exported"),
+    "user.reauth_failed": _l("Failed confirmation of identity"),
+    "two_factor.enable": _l("Two-step sign-in turned on"),
+    "two_factor.disable": _l("Two-step sign-in turned off"),
+    "two_factor.reset": _l("Two-step sign-in reset by an administrator"),
+    "two_factor.recovery_codes": _l("New recovery codes made"),
+    "two_factor.recovery_code_used": _l("Recovery code used"),
+    "user.personal_data_export": _l("Personal data exported"),
+    "user.erase": _l("Personal data erased"),
 }
 
 FILTER_FIELDS = ("object_type", "object_id", "actor_id", "action", "since", "until")
+
+#: Why a verification did not finish, as grants.audit.verifications stores it (translated when shown).
+VERIFICATION_ERRORS = {
+    verifications.STOPPED: _l("The verification stopped reporting (its worker ended, or no worker took it)."),
+}
 
 
 def _load(schema: ma.Schema) -> tuple[dict, dict[str, list[str]]]:
@@ -49,11 +66,43 @@ def index():
     filters, errors = _load(AuditFilterSchema())
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = page_of(events_query(filters), page, PER_PAGE)
-    verification = verify_chain() if request.args.get("verify") else None
+    verifications.fail_stale()
+    newest = verifications.newest()
     query_args = {name: request.args[name] for name in FILTER_FIELDS if request.args.get(name)}
     return render_template("audit/index.html", result=result, per_page=PER_PAGE, errors=errors,
-                           query_args=query_args, verification=verification, head=head_hash(),
-                           action_labels=ACTION_LABELS)
+                           query_args=query_args, head=head_hash(), action_labels=ACTION_LABELS,
+                           last_verified=verifications.latest(finished=True), newest=newest,
+                           running=newest if newest is not None and newest.state in verifications.ACTIVE else None,
+                           verification_errors=VERIFICATION_ERRORS, verify_form=BaseForm())
+
+
+@bp.post("/verify")
+@login_required
+@roles_required(*AUDIT_ROLES)
+def verify():
+    """Start a verification of the chain: in the background with Redis (the page shows its progress),
+    at once otherwise."""
+    if not BaseForm().validate_on_submit():
+        flash(_("The form has expired. Please send it again."), "error")
+        return redirect(url_for("audit.index"))
+    run, new = verifications.request_verification(current_user, "web")
+    db.session.commit()
+    if new:
+        verifications.start(run)
+    db.session.expire_all()
+    run = verifications.get_verification(run.id)
+    if run.state == "done" and run.valid:
+        flash(ngettext("The chain is intact: %(num)d event verified.", "The chain is intact: %(num)d events verified.",
+                       run.events_checked), "success")
+    elif run.state == "done":
+        flash(_("The chain is broken. The first event that does not match is number %(id)s.",
+                id=run.first_invalid_id), "error")
+    elif run.state == "failed":
+        flash(_("The verification did not finish: %(reason)s",
+                reason=VERIFICATION_ERRORS.get(run.error, run.error)), "error")
+    else:
+        flash(_("The chain is being verified in the background; this page shows its progress."), "success")
+    return redirect(url_for("audit.index", _anchor="chain"))
 
 
 @bp.get("/export")
