@@ -1,7 +1,7 @@
 """Imports every domain's models so SQLAlchemy and Alembic see the whole schema."""
 
 from grants.applications.models import Application, Attachment, Submission
-from grants.audit.models import AuditEvent, AuditHead
+from grants.audit.models import AuditEvent, AuditHead, AuditVerification
 from grants.calls.models import Call, CallStage, CallVersion, Programme
 from grants.decisions.models import Decision
 from grants.eligibility.models import DeMinimisAid, EligibilityResult
@@ -23,8 +23,8 @@ from grants.notifications.models import OutboxMessage
 from grants.organisations.models import Invitation, Membership, Organisation
 from grants.users.models import ApiToken, Role, User, user_roles
 
-__all__ = ["ApiToken", "Application", "Assignment", "Attachment", "AuditEvent", "AuditHead", "Call",
-           "CallIndicatorTarget", "CallStage", "CallVersion", "Decision", "DeMinimisAid", "EligibilityResult",
+__all__ = ["ApiToken", "Application", "Assignment", "Attachment", "AuditEvent", "AuditHead", "AuditVerification",
+           "Call", "CallIndicatorTarget", "CallStage", "CallVersion", "Decision", "DeMinimisAid", "EligibilityResult",
            "EvaluationResult", "Export", "GrantAgreement", "GrantFile", "GrantReport", "Indicator", "Initiative",
            "Invitation", "Irregularity", "Membership", "Organisation", "OutboxMessage", "Payment", "PoolMember",
            "Programme", "RecoveryOrder", "Relation", "ReportDue", "Review", "Role", "Submission", "User",

@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 
 from grants.applications.clarification import may_change_file, reopened_scope
 from grants.applications.models import Application, Attachment
-from grants.applications.permissions import can_edit, can_read, is_editable
+from grants.applications.permissions import can_edit, can_read
 from grants.audit.services import record_event
 from grants.core.db import db, utcnow
 from grants.core.errors import Conflict, GrantsError, NotFound, PermissionDenied, UserInputError
@@ -50,10 +50,10 @@ class NotReopened(Conflict):
 def _authorise_edit(actor, application: Application, question_code: str | None = None) -> None:
     if not can_read(actor, application):
         raise NotFound()
-    if not can_edit(actor, application):
-        if not is_editable(application):
-            raise NotEditable()
+    if not actor.is_member_of(application.organisation_id):
         raise PermissionDenied(_("Only the applying organisation's members may add or remove its files."))
+    if not can_edit(actor, application):
+        raise NotEditable()
     if not may_change_file(reopened_scope(application), question_code):
         raise NotReopened()
 

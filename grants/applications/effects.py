@@ -63,7 +63,8 @@ def advance_initiative(obj, ctx: Context) -> None:
 def take_snapshot(obj, ctx: Context) -> None:
     """Each submission (and each answer to a clarification request) freezes what was sent; its
     round and content hash go into the transition's own audit event."""
-    submission = freeze(obj, ctx.actor, ctx.trigger)
+    submission = ctx.found["submission"] = freeze(obj, ctx.actor, ctx.trigger,  # the receipt quotes it
+                                                  attachments=ctx.found.get("attachments"))
     ctx.payload.update(submission_round=submission.round, content_hash=submission.content_hash)
 
 
@@ -77,6 +78,7 @@ def notify_clarification_requested(obj, ctx: Context) -> None:
 @effect("notify_submission_receipt", phase="after_save")
 def notify_submission_receipt(obj, ctx: Context) -> None:
     """The members of the organisation get a receipt of what was just submitted, with its hash."""
-    submission = db.session.scalars(sa.select(Submission).where(Submission.application_id == obj.id)
-                                    .order_by(Submission.round.desc()).limit(1)).one()
+    submission = ctx.found.get("submission") or db.session.scalars(
+        sa.select(Submission).where(Submission.application_id == obj.id).order_by(Submission.round.desc()).limit(1)
+    ).one()
     notices.notify_submission_receipt(obj, submission)

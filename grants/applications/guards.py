@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from grants.applications.models import Application
-from grants.applications.services import missing_answers, next_award_stage
+from grants.applications.services import current_attachments, missing_answers, next_award_stage
 from grants.core.db import db, utcnow
+from grants.core.i18n import current_language
 from grants.core.templating import format_when
+from grants.forms.definitions import iter_questions
 from grants.workflows.registry import Context, Reason, guard
 
 
@@ -65,12 +67,27 @@ def before_deadline(application, ctx: Context) -> Reason | None:
                                        "be submitted.", deadline=format_when(application.call.closes_at)))
 
 
+def _question_labels(form) -> dict[str, str]:
+    """The form's questions' labels in the request's language, by question code."""
+    language = current_language()
+    return {question["code"]: question.get(f"label_{language}") or question.get("label_lv") or question["code"]
+            for _section, question in iter_questions(form) if isinstance(question.get("code"), str)}
+
+
 @guard("answers_complete")
 def answers_complete(application, ctx: Context) -> Reason | None:
-    """Every required question of the call's form answered, and every answer valid."""
-    problems = missing_answers(application)
+    """Every required question of the call's form answered, and every answer valid. The reason says which:
+    each question by its label with what is wrong, and ``fields`` by ``answers.<code>`` as a PATCH names
+    them (a table's cell ``answers.<code>.<row>.<column>``)."""
+    # the files are read once: the snapshot the submit takes next lists the same ones (take_snapshot)
+    attachments = ctx.found["attachments"] = current_attachments(application)
+    problems = missing_answers(application, attachments)
     if not problems:
         return None
+    labels = _question_labels(application.call.form)
+    which = " ".join(f"{labels.get(key.split('.')[0], key)}: {' '.join(messages)}"
+                     for key, messages in problems.items())
     return Reason("answers_incomplete", ngettext(
         "%(num)d answer is missing or needs correcting. Edit the application, then submit it.",
-        "%(num)d answers are missing or need correcting. Edit the application, then submit it.", len(problems)))
+        "%(num)d answers are missing or need correcting. Edit the application, then submit it.", len(problems))
+        + " " + which, fields={f"answers.{key}": messages for key, messages in problems.items()})

@@ -85,7 +85,7 @@ class ApplicationPatchSchema(_ApplicationFieldsSchema):
 
 
 class ApplicationListArgs(PageArgs):
-    call_id = ma.fields.Integer(load_default=None)
+    call_id = ma.fields.Integer(load_default=None, validate=valid_id)
     state = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
 

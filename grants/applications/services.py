@@ -150,12 +150,20 @@ def _file_answer_errors(call: Call, answers: dict[str, Any], attached: set[int])
     return errors
 
 
-def missing_answers(application: Application) -> dict[str, list[str]]:
+def current_attachments(application: Application) -> list[Attachment]:
+    """The files attached to the application and not removed, in upload order."""
+    with db.session.no_autoflush:
+        return list(db.session.scalars(sa.select(Attachment).where(
+            Attachment.application_id == application.id, Attachment.removed_at.is_(None)).order_by(Attachment.id)))
+
+
+def missing_answers(application: Application, attachments: list[Attachment] | None = None) -> dict[str, list[str]]:
     """Everything that stops a submission: required questions unanswered, answers not valid,
-    a file answer whose file was removed."""
+    a file answer whose file was removed (``attachments``: the current ones, when the caller has them)."""
+    attached = {a.id for a in attachments} if attachments is not None else _attached_ids(application)
     errors = validate_answers(application.call.form, application.answers or {}, complete=True)
     for key, messages in _file_answer_errors(application.call, application.answers or {},
-                                             attached=_attached_ids(application)).items():
+                                             attached=attached).items():
         errors.setdefault(key.removeprefix("answers."), messages)
     return errors
 
@@ -172,17 +180,18 @@ def _plain(value: Any) -> Any:
     return f"{value:.2f}" if isinstance(value, Decimal) else getattr(value, "value", value)
 
 
-def take_snapshot(application: Application, actor, trigger: str) -> Submission:
+def take_snapshot(application: Application, actor, trigger: str,
+                  attachments: list[Attachment] | None = None) -> Submission:
     """Freeze what is being submitted: the application, its answers, the organisation's data as
-    it is now and the hashes of the files; the content hash is shown on the receipt.
+    it is now and the hashes of the files (``attachments``: the current ones, when the caller has
+    them); the content hash is shown on the receipt.
 
     Runs as the submit transition happens (a before-save effect): the submission row is written
     with the application's new state, and its round and hash go into that transition's audit event.
     """
+    if attachments is None:
+        attachments = current_attachments(application)
     with db.session.no_autoflush:
-        attachments = db.session.scalars(
-            sa.select(Attachment).where(Attachment.application_id == application.id,
-                                        Attachment.removed_at.is_(None)).order_by(Attachment.id)).all()
         rounds = db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
                                    .where(Submission.application_id == application.id))
         data = _snapshot_data(application, attachments)

@@ -33,8 +33,10 @@ from grants.applications.permissions import can_edit, is_editable, readable
 from grants.applications.services import create_application, get_readable, missing_answers, update_application
 from grants.calls.models import Call
 from grants.core.db import db
-from grants.core.errors import Conflict, GrantsError, NotFound, PermissionDenied, UserInputError
+from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
 from grants.core.i18n import current_language
+from grants.core.roles import RoleCode
+from grants.core.security import roles_required
 from grants.core.templating import format_when
 from grants.core.uploads import download_response
 from grants.forms.definitions import iter_questions
@@ -90,6 +92,7 @@ def detail(application_id: int):
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@roles_required(RoleCode.APPLICANT)  # as the API (POST /api/v1/applications)
 def new():
     """Start a draft for an open call: which organisation, which SI stage, which initiative."""
     call = db.session.get(Call, request.args.get("call_id", type=int) or 0)
@@ -271,7 +274,7 @@ def upload_attachment(application_id: int):
         return redirect(url_for("applications.detail", application_id=application.id, _anchor="attachments"))
     try:
         attachment = add_attachment(application, current_user, form.file.data)
-    except (UserInputError, UploadTooLarge, Conflict, PermissionDenied) as refused:
+    except (UserInputError, UploadTooLarge, Conflict) as refused:
         db.session.rollback()
         message = (refused.fields.get("file") or [str(refused.message or refused.default_message)])[0]
         flash(_("The file was not attached: %(reason)s", reason=message), "error")
@@ -291,7 +294,7 @@ def remove_attachment_(application_id: int, attachment_id: int):
         return redirect(url_for("applications.detail", application_id=application.id, _anchor="attachments"))
     try:
         remove_attachment(application, current_user, attachment)
-    except (Conflict, PermissionDenied) as refused:
+    except Conflict as refused:
         db.session.rollback()
         flash(str(refused.message or refused.default_message), "error")
     else:

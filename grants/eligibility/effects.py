@@ -12,8 +12,8 @@ from grants.workflows.registry import Context, effect
 def record_eligibility(obj, ctx: Context) -> None:
     """Store every eligibility rule's outcome, with its inputs, for the round just submitted
     (after take_snapshot, which puts the round in the payload)."""
-    rows = record_results(obj, ctx.payload["submission_round"], ctx.found.get("eligibility"))
-    ctx.payload["eligibility"] = {row.rule_code: row.outcome.value for row in rows}
+    stored = record_results(obj, ctx.payload["submission_round"], ctx.found.get("eligibility"))
+    ctx.payload["eligibility"] = {outcome.code: outcome.outcome.value for outcome in stored}
 
 
 @effect("notify_ineligible", phase="after_save")

@@ -33,6 +33,12 @@ from grants.initiatives.stages import STAGE_MODELS
 MAX_AID_YEARS = 10
 #: States of another application that make it a candidate for double funding (it asks, or got, money).
 _NOT_CANDIDATES = ("draft", "withdrawn", "ineligible", "rejected", "appeal_dismissed", "concept_declined")
+#: States of every application workflow before an award (none leads back to an award without passing
+#: ``approved``): an organisation whose applications are all in these has no agreement, report or
+#: irregularity, so its grant record is not asked for (three statements a submit of a newcomer saves).
+_BEFORE_AWARD = frozenset({"draft", "concept_submitted", "concept_review", "concept_declined", "invited", "submitted",
+                           "eligibility_review", "clarification_requested", "ineligible", "in_evaluation",
+                           "evaluated", "reserve", "rejected", "withdrawn", "appealed", "appeal_dismissed"})
 
 
 @dataclass
@@ -175,7 +181,8 @@ def load_facts(applications: list[Application], today: date) -> dict[int, Facts]
                        AuditEvent.action == "application.start_implementation")
                 .group_by(AuditEvent.object_id)):
             started[int(object_id)] = occurred_at.date()
-    records = _grant_records[0](organisation_ids, today) if _grant_records else {}
+    awarded = {row.organisation_id for row in rows if row.state not in _BEFORE_AWARD}
+    records = _grant_records[0](awarded, today) if _grant_records and awarded else {}
     by_organisation: dict[int, list[Any]] = defaultdict(list)
     proven: dict[int, set[str]] = defaultdict(set)
     for row in rows:
