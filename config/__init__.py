@@ -53,6 +53,25 @@ class BaseConfig:
     #: Lifetime of API tokens issued by POST /api/v1/auth/tokens.
     API_TOKEN_DAYS = 30
 
+    #: Two-step sign-in (TOTP, RFC 6238) is required of programme staff (admin, officer, committee, finance,
+    #: auditor): one who has not set it up is sent to do so right after the password and can do nothing else.
+    REQUIRE_STAFF_2FA = False
+    #: The name authenticator apps show next to the account.
+    TWO_FACTOR_ISSUER = "SI Grants"
+    #: Key that encrypts the stored TOTP secrets (any long random string). Empty: derived from SECRET_KEY, so
+    #: changing SECRET_KEY then makes every enrolment unreadable (people sign in with a recovery code and set
+    #: two-step sign-in up again). Set it separately to rotate SECRET_KEY freely.
+    TWO_FACTOR_KEY = ""
+
+    #: Security headers on every response (grants.core.headers); downloads set a stricter policy of their own.
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    #: Browser features no page uses, switched off for the pages and anything they might embed.
+    PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()"
+    REFERRER_POLICY = "strict-origin-when-cross-origin"
+    #: ``Strict-Transport-Security``; empty sends none (the production configuration sends it).
+    STRICT_TRANSPORT_SECURITY = ""
+
     API_TITLE = "SI Grants API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -134,6 +153,8 @@ class ProductionConfig(BaseConfig):
     NAME = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    REQUIRE_STAFF_2FA = True
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL")
 
 

@@ -32,6 +32,7 @@ from grants.core import auth
 from grants.core.db import canonical_json, db
 from grants.core.errors import register_error_handlers
 from grants.core.extensions import babel, csrf, limiter, login_manager, migrate
+from grants.core.headers import register_security_headers
 from grants.core.i18n import select_locale
 from grants.core.input_guard import register_id_converter, register_input_guard
 from grants.core.request_id import register_request_id
@@ -68,6 +69,7 @@ from grants.initiatives import guards as initiative_guards
 from grants.initiatives.views import bp as initiatives_bp
 from grants.notifications.views import bp as outbox_bp
 from grants.organisations.views import bp as organisations_bp
+from grants.privacy.views import bp as privacy_bp
 from grants.registry.views import bp as registry_bp
 from grants.reports.views import bp as reports_bp
 from grants.users.auth import configure_login
@@ -89,7 +91,7 @@ REGISTERING = (initiative_guards, application_guards, application_effects, appli
 BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms_bp, call_rules_bp, dashboard_bp,
               applications_bp, eligibility_bp, initiatives_bp, audit_bp, workflows_bp, outbox_bp, de_minimis_bp,
               evaluations_bp, call_evaluation_bp, call_dashboard_bp, decisions_bp, grants_bp,
-              grant_reports_bp, irregularities_bp, indicators_bp, reports_bp, registry_bp, exports_bp)
+              grant_reports_bp, irregularities_bp, indicators_bp, reports_bp, registry_bp, exports_bp, privacy_bp)
 
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
@@ -130,5 +132,6 @@ def _init_extensions(app: Flask) -> None:
     workflow_engine.init_app(app)
     register_template_helpers(app)
     register_request_id(app)
+    register_security_headers(app)
     register_input_guard(app)
     init_api(app)

@@ -339,7 +339,7 @@ def test_the_printable_agreement(client, session, people):
     assert "Rīga" in page and application.call.code in page and "4,000.00" in page
     assert "Payment schedule" in page and "1,600.00" in page and "Progress report" in page
     assert "For the programme operator" in page and "For the grantee" in page
-    assert "data-print" in page and "window.print()" in page and 'class="print-tools no-print"' in page
+    assert "data-print" in page and "js/print.js" in page and 'class="print-tools no-print"' in page
     assert "Draft: not signed" not in page
     _login(client, people["auditor"])
     assert number in _page(client, f"/grants/{application.id}/agreement/print")

@@ -12,8 +12,16 @@ from grants.core.db import db
 from grants.core.errors import AuthenticationRequired
 from grants.core.extensions import limiter, login_rate_limit
 from grants.core.i18n import current_language
+from grants.users import two_factor
 from grants.users.schemas import Credentials, RegistrationSchema, TokenSchema, UserSchema
-from grants.users.services import authenticate, issue_token, register_user, revoke_token
+from grants.users.services import (
+    check_password,
+    check_second_factor,
+    complete_login,
+    issue_token,
+    register_user,
+    revoke_token,
+)
 
 blp = Blueprint("api_auth", __name__, description="Accounts and API tokens")
 
@@ -23,11 +31,30 @@ blp = Blueprint("api_auth", __name__, description="Accounts and API tokens")
 @blp.arguments(Credentials)
 @blp.response(201, TokenSchema)
 def create_token(credentials):
-    """Exchange e-mail and password for a bearer token (throttled per client address)."""
-    user = authenticate(credentials["email"], credentials["password"])
+    """Exchange e-mail and password for a bearer token (throttled per client address).
+
+    An account with two-step sign-in also sends ``totp`` (or ``recovery_code``): without it the answer
+    is 401 ``totp_required``, with a wrong one 401 ``totp_invalid`` (counted towards the lockout like a
+    wrong password). Staff who must use two-step sign-in and have not set it up get 403
+    ``two_factor_enrolment_required``.
+    """
+    user = check_password(credentials["email"], credentials["password"])
     if user is None:
         db.session.commit()  # keep the failed-attempt count
         raise AuthenticationRequired(_("Wrong e-mail or password, or the account is temporarily locked."))
+    if user.has_two_factor:
+        totp, recovery_code = credentials.get("totp"), credentials.get("recovery_code")
+        if not totp and not recovery_code:
+            db.session.commit()
+            raise two_factor.TotpRequired()
+        if not check_second_factor(user, totp=totp, recovery_code=None if totp else recovery_code):
+            db.session.commit()
+            raise two_factor.TotpInvalid()
+    elif two_factor.must_enrol(user):
+        db.session.commit()
+        raise two_factor.EnrolmentRequired()
+    else:
+        complete_login(user)
     token, record = issue_token(user)
     db.session.commit()
     return {"token": token, "expires_at": record.expires_at}

@@ -1,7 +1,8 @@
-"""Passwords, API tokens and the role checks every view and endpoint uses."""
+"""Passwords, API tokens, stored secrets and the role checks every view and endpoint uses."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
@@ -10,6 +11,10 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_login import current_user
 
@@ -51,6 +56,37 @@ def new_token() -> str:
 def token_digest(token: str) -> str:
     """Tokens are stored as SHA-256 digests; high-entropy secrets need no slow hash."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SecretUnreadable(Exception):
+    """A stored secret that the configured key cannot decrypt (the key changed, or the value did)."""
+
+
+def _secret_key(purpose: str) -> bytes:
+    """An AES-256 key for ``purpose``, derived (HKDF-SHA256) from TWO_FACTOR_KEY or else SECRET_KEY."""
+    material = current_app.config.get("TWO_FACTOR_KEY") or current_app.config["SECRET_KEY"]
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"si-grants {purpose}".encode()).derive(material.encode())
+
+
+def encrypt_secret(plain: str, *, purpose: str) -> str:
+    """``plain`` encrypted with AES-256-GCM under the key for ``purpose``, as URL-safe base64 text.
+
+    For secrets the service must read back (TOTP seeds), which a hash cannot hold: a copy of the
+    database alone does not give them away.
+    """
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_secret_key(purpose)).encrypt(nonce, plain.encode(), purpose.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def decrypt_secret(stored: str, *, purpose: str) -> str:
+    """The plain text of :func:`encrypt_secret`; :class:`SecretUnreadable` when it cannot be read."""
+    try:
+        raw = base64.urlsafe_b64decode(stored.encode())
+        return AESGCM(_secret_key(purpose)).decrypt(raw[:12], raw[12:], purpose.encode()).decode()
+    except (InvalidTag, ValueError) as error:
+        raise SecretUnreadable(purpose) from error
 
 
 def require_roles(user, roles: Iterable[str]) -> None:

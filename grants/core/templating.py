@@ -40,8 +40,12 @@ def format_when(value: datetime | None, fmt: str = "medium") -> str:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only local paths are followed after login or a language switch (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only local paths are followed after login or a language switch (no open redirects).
+
+    Browsers drop tabs and line breaks from a URL before reading it, so ``/<tab>/evil.example`` would be
+    ``//evil.example``: a target with any control character or space is refused too."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target)):
         return target
     return default
 

@@ -37,3 +37,32 @@ class RegistrationForm(BaseForm):
     def validate_email(self, field):
         if find_user_by_email(field.data) is not None:
             raise ValidationError(_l("An account with this e-mail address already exists."))
+
+
+class SecondFactorForm(BaseForm):
+    """The second step of signing in: a code from the app or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(_l("Enter the code.")), Length(max=40, message=TOO_LONG)],
+        description=_l("The six digits your authenticator app shows now, or one of your recovery codes."))
+
+
+class ConfirmTwoFactorForm(BaseForm):
+    """Setting up: the first code the app shows confirms it reads the seed right."""
+
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(_l("Enter the six-digit code the app shows.")), Length(max=12, message=TOO_LONG)],
+        description=_l("After adding the account, the app shows a new six-digit code every 30 seconds."))
+
+
+class ReauthenticateForm(BaseForm):
+    """Proving again who one is before changing the second factor."""
+
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
+                                                         Length(max=200, message=TOO_LONG)])
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(_l("Enter the code.")), Length(max=40, message=TOO_LONG)],
+        description=_l("The six digits your authenticator app shows now, or one of your recovery codes."))

@@ -1,4 +1,4 @@
-"""Accounts, their roles and their API tokens."""
+"""Accounts, their roles, their API tokens and their second factor (TOTP and recovery codes)."""
 
 from __future__ import annotations
 
@@ -48,11 +48,17 @@ class User(UserMixin, TimestampMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the person's data was erased (grants.privacy): name and e-mail are then pseudonyms.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)
     #: The user's :class:`~grants.organisations.models.Membership` rows. Organisations sit above
     #: users in the layers, so the class is named, not imported (it is mapped by then).
     memberships = relationship("Membership", back_populates="user", lazy="selectin", cascade="all, delete-orphan")
+    #: The TOTP credential, confirmed or being set up (None without one). Loaded when asked for (at sign-in,
+    #: on the account page, and on each request of staff while REQUIRE_STAFF_2FA is on), not with every user.
+    two_factor: Mapped[TwoFactorCredential | None] = relationship(
+        back_populates="user", lazy="select", cascade="all, delete-orphan", uselist=False)
 
     __table_args__ = (sa.CheckConstraint("locale IN ('lv', 'en')", name="locale"),)
 
@@ -75,6 +81,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.has_any_role(*STAFF_ROLES)
+
+    @property
+    def has_two_factor(self) -> bool:
+        """Signing in needs a second step (a TOTP code or a recovery code)."""
+        return self.two_factor is not None and self.two_factor.confirmed_at is not None
 
     @property
     def organisations(self):
@@ -106,3 +117,32 @@ class ApiToken(TimestampMixin, db.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         return self.revoked_at is None and self.expires_at > now
+
+
+class TwoFactorCredential(TimestampMixin, db.Model):
+    """A user's TOTP seed (RFC 6238: 30-second steps, six digits, SHA-1, as authenticator apps use)."""
+
+    __tablename__ = "two_factor_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    #: The base32 seed, encrypted (grants.core.security.encrypt_secret): the service must read it back.
+    secret_encrypted: Mapped[str] = mapped_column(sa.String(255))
+    #: When a first code confirmed it; NULL while it is being set up (not yet asked for at sign-in).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last time step a code was accepted for: each code works once (RFC 6238, section 5.2).
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    user: Mapped[User] = relationship(back_populates="two_factor")
+
+
+class RecoveryCode(TimestampMixin, db.Model):
+    """One of the ten one-time codes that stand in for the authenticator; shown once, kept as SHA-256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the normalised code (80 random bits: a slow hash adds nothing, as for API tokens).
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

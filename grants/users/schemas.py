@@ -8,6 +8,13 @@ from grants.users.services import MIN_PASSWORD_LENGTH
 class Credentials(ma.Schema):
     email = ma.fields.Email(required=True)
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=200))
+    #: Accounts with two-step sign-in: the code the authenticator app shows now, or ``recovery_code``.
+    totp = ma.fields.String(load_only=True, validate=ma.validate.Length(max=12),
+                            metadata={"description": "Six-digit code from the authenticator app (accounts with "
+                                                     "two-step sign-in)."})
+    recovery_code = ma.fields.String(load_only=True, validate=ma.validate.Length(max=40),
+                                     metadata={"description": "One of the account's unused recovery codes, "
+                                                              "instead of totp."})
 
 
 class TokenSchema(ma.Schema):

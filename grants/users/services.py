@@ -19,6 +19,7 @@ from grants.core.security import (
     token_digest,
     verify_password,
 )
+from grants.users import two_factor
 from grants.users.models import ApiToken, Role, User
 
 MIN_PASSWORD_LENGTH = 10
@@ -66,11 +67,13 @@ def register_user(*, email: str, password: str, name: str, roles: tuple[str, ...
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """Return the user when the password is right and the account usable; count failures.
+def check_password(email: str, password: str) -> User | None:
+    """The first step of signing in: the user when the password is right and the account usable.
 
-    After ``LOGIN_MAX_FAILURES`` consecutive failures the account is locked for
-    ``LOGIN_LOCKOUT_MINUTES``; a locked account refuses even the right password.
+    Failures are counted: after ``LOGIN_MAX_FAILURES`` consecutive ones (passwords and second-factor
+    codes alike) the account is locked for ``LOGIN_LOCKOUT_MINUTES``, and a locked account refuses
+    even the right password. A right password does not reset the count: signing in does
+    (:func:`complete_login`), so an attacker who knows the password cannot keep guessing codes.
     """
     user = find_user_by_email(email)
     if user is None:
@@ -82,21 +85,75 @@ def authenticate(email: str, password: str) -> User | None:
         _record_failed_login(user, email, "locked" if user.is_active else "inactive")
         return None
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-        db.session.flush()
+        _count_failure(user, now)
         _record_failed_login(user, email, "wrong_password", locked=user.locked_until is not None)
         return None
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+        db.session.flush()
+    return user
+
+
+def _count_failure(user: User, now) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+        user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+    db.session.flush()
+
+
+def complete_login(user: User, *, second_factor: str | None = None) -> None:
+    """The user is signed in: the failure count starts again; audited (with the second factor used)."""
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     db.session.flush()
-    record_event(action="user.login", object_type="user", object_id=user.id, actor=user)
+    record_event(action="user.login", object_type="user", object_id=user.id, actor=user,
+                 payload={"second_factor": second_factor} if second_factor else None)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Sign in with the password alone: the user, or None. An account with two-step sign-in gets
+    None too (it needs :func:`check_second_factor` after :func:`check_password`)."""
+    user = check_password(email, password)
+    if user is None or user.has_two_factor:
+        return None
+    complete_login(user)
     return user
+
+
+def check_second_factor(user: User, *, totp: str | None = None, recovery_code: str | None = None) -> bool:
+    """The second step of signing in: True (and the user signed in) when the code is good.
+
+    A wrong code counts as a failed sign-in, towards the same lockout as wrong passwords."""
+    now = utcnow()
+    if user.is_locked(now) or not user.is_active:
+        _record_failed_login(user, user.email, "locked" if user.is_active else "inactive")
+        return False
+    method = two_factor.check_second_factor(user, totp=totp, recovery_code=recovery_code)
+    if method is None:
+        _count_failure(user, now)
+        _record_failed_login(user, user.email, "wrong_recovery_code" if recovery_code and not totp else "wrong_code",
+                             locked=user.locked_until is not None)
+        return False
+    complete_login(user, second_factor=method)
+    return True
+
+
+def reauthenticate(user: User, password: str, code: str | None) -> bool:
+    """A signed-in user proves again who they are before changing their second factor: the
+    password, and a code (TOTP or recovery) when two-step sign-in is on. Failures count as above."""
+    now = utcnow()
+    good = not user.is_locked(now) and verify_password(user.password_hash, password or "")
+    if good and user.has_two_factor:
+        method = (two_factor.check_second_factor(user, totp=code) if two_factor.looks_like_totp(code or "")
+                  else two_factor.check_second_factor(user, recovery_code=code))
+        good = method is not None
+    if not good:
+        _count_failure(user, now)
+        record_event(action="user.reauth_failed", object_type="user", object_id=user.id, actor=user,
+                     payload={"locked": user.locked_until is not None})
+    return good
 
 
 def _record_failed_login(user: User | None, email: str, reason: str, **extra) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
+from grants.core.headers import allow_inline_styles
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.workflows.diagrams import describe_workflow, workflow_summaries
@@ -25,5 +26,6 @@ def index():
 @bp.get("/<name>/<int:version>")
 @login_required
 @roles_required(*WORKFLOW_READER_ROLES)
+@allow_inline_styles  # Mermaid writes a <style> into each diagram's SVG; scripts stay 'self' only
 def detail(name: str, version: int):
     return render_template("workflows/detail.html", workflow=describe_workflow(name, version))
