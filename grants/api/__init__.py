@@ -27,7 +27,7 @@ from grants.api import (
     users,
     workflows,
 )
-from grants.api.openapi import ErrorResponses, ErrorSchema, decimal_strings
+from grants.api.openapi import ErrorResponses, ErrorSchema, decimal_strings, empty_query_values
 from grants.core.errors import http_error_response
 from grants.core.extensions import csrf
 
@@ -51,6 +51,7 @@ def init_api(app: Flask) -> None:
                                    "extra_plugins": [ErrorResponses()]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.ma_plugin.converter.add_attribute_function(decimal_strings)
+    api.ma_plugin.converter.add_parameter_attribute_function(empty_query_values)
     # Errors keep the contract's shape {error, message, fields}, not flask-smorest's own.
     api.handle_http_exception = http_error_response  # type: ignore[method-assign]
     for module in MODULES:

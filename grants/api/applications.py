@@ -9,6 +9,7 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from grants.api.common import BEARER, authenticated
+from grants.api.openapi import file_download
 from grants.applications.attachment_schemas import AttachmentSchema, AttachmentUploadSchema
 from grants.applications.attachments import (
     add_attachment,
@@ -32,7 +33,7 @@ from grants.core.db import db
 from grants.core.errors import NotFound
 from grants.core.paging import page_of, page_schema
 from grants.core.roles import RoleCode
-from grants.core.uploads import download_response
+from grants.core.uploads import ALLOWED_TYPES, download_response
 from grants.workflows.engine import available_triggers
 from grants.workflows.history import history
 from grants.workflows.schemas import HistoryEntrySchema, TransitionSchema
@@ -167,9 +168,8 @@ def upload_attachment(data, application_id: int):
 
 
 @blp.route("/applications/<int:application_id>/attachments/<int:attachment_id>", methods=["GET"])
-@blp.doc(security=BEARER, responses={"200": {
-    "description": "The file, as an attachment download with the detected content type.",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.doc(security=BEARER, responses=file_download(
+    "The file, as an attachment download with the detected content type.", ALLOWED_TYPES))
 @authenticated()
 def download_attachment(application_id: int, attachment_id: int):
     """Download a file (those who may read the application)."""

@@ -30,6 +30,10 @@ blp = Blueprint("api_auth", __name__, description="Accounts and API tokens")
 @limiter.limit(login_rate_limit)
 @blp.arguments(Credentials)
 @blp.response(201, TokenSchema)
+@blp.alt_response(401, description="Wrong e-mail or password, a locked account, or a missing or wrong second "
+                                   "factor (`totp_required`, `totp_invalid`).")
+@blp.alt_response(403, description="Staff who must use two-step sign-in and have not set it up.")
+@blp.alt_response(429, description="Too many attempts from this address: try again later.")
 def create_token(credentials):
     """Exchange e-mail and password for a bearer token (throttled per client address).
 

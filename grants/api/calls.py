@@ -105,6 +105,7 @@ def read_form(call_id: int):
 @authenticated(*CALL_EDITORS)
 @blp.arguments(CallPatchSchema(partial=True))
 @blp.response(200, CallDetailSchema)
+@blp.alt_response(409, description="The call is published: it changes only by a corrigendum.")
 def update(data, call_id: int):
     """Change a draft call; a published call answers 409 (change it by a corrigendum)."""
     call = update_draft_call(_call(call_id), current_user, data)
@@ -116,6 +117,7 @@ def update(data, call_id: int):
 @blp.doc(security=BEARER)
 @authenticated(*CALL_EDITORS)
 @blp.response(200, CallDetailSchema)
+@blp.alt_response(409, description="Already published.")
 def publish(call_id: int):
     """Publish a draft: freezes version 1 (form, rules, rubric, budget) under `content_hash`."""
     call = _call(call_id)
@@ -129,6 +131,7 @@ def publish(call_id: int):
 @authenticated(*CALL_EDITORS)
 @blp.arguments(CorrigendumSchema)
 @blp.response(201, CallVersionSchema)
+@blp.alt_response(409, description="Only a published call is corrected (a draft is simply edited).")
 def corrigendum(data, call_id: int):
     """Correct a published call: a new version with its hash; applicants with drafts are told."""
     reason = data.pop("reason")

@@ -111,7 +111,8 @@ class CallAssignmentSchema(ma.Schema):
 
 class CallAssignmentListArgs(PageArgs):
     status = ma.fields.String(load_default=None, metadata={"description": "Only assignments in this state"})
-    application_id = ma.fields.Integer(load_default=None, metadata={"description": "Only this application's"})
+    application_id = ma.fields.Integer(load_default=None, validate=valid_id,
+                                       metadata={"description": "Only this application's"})
 
 
 class AutoAssignmentSchema(ma.Schema):

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated
+from grants.api.openapi import file_download
 from grants.calls.models import Programme
 from grants.core.db import db, today
 from grants.core.errors import NotFound, PermissionDenied
@@ -82,7 +83,7 @@ def read(export_id: int):
 
 
 @blp.route("/exports/<int:export_id>/download", methods=["GET"])
-@blp.doc(security=BEARER, responses={"200": {"description": "The file."}})
+@blp.doc(security=BEARER, responses=file_download("The file.", services.CONTENT_TYPES.values()))
 @authenticated(*services.EXPORTERS)
 @blp.alt_response(409, description="Not ready yet.")
 def download(export_id: int):
@@ -126,9 +127,11 @@ def threesixtygiving(args):
 
 
 @blp.route("/exports/operations", methods=["GET"])
-@blp.doc(responses={"200": {"description": "The list of operations (CSV, XLSX or JSON)."}})
+@blp.doc(responses=file_download("The list of operations (CSV, XLSX or JSON).", services.CONTENT_TYPES.values()))
 @blp.arguments(OperationsArgs, location="query")
 @blp.alt_response(401, description="Not yet published: sign in as officer, auditor or admin.")
+@blp.alt_response(403, description="Not yet published, and the caller is no officer, auditor or admin.")
+@blp.alt_response(404, description="No such programme.")
 def operations(args):
     """The programme's list of operations (beneficiary, operation, purpose, dates, total eligible cost, fund,
     co-financing rate, location, intervention field): public once an officer published it."""

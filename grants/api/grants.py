@@ -9,12 +9,13 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from grants.api.common import BEARER, authenticated
+from grants.api.openapi import file_download
 from grants.calls.models import Call, Programme
 from grants.core.db import db, today
 from grants.core.errors import NotFound
 from grants.core.paging import count_of, page_schema, window
 from grants.core.roles import RoleCode
-from grants.core.uploads import download_response
+from grants.core.uploads import ALLOWED_TYPES, download_response
 from grants.grants_mgmt import agreements, gates, indicators, irregularities, payments, reports
 from grants.grants_mgmt.awards import GRANT_STAFF, agreement_of
 from grants.grants_mgmt.files import get_file, open_file, remove_file
@@ -148,6 +149,7 @@ def put_agreement(data, application_id: int):
 @authenticated(RoleCode.OFFICER)
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, GrantFileSchema)
+@blp.alt_response(409, description="The agreement is signed: its scan is part of the grant's record.")
 @blp.alt_response(413, description="Over the size limit.")
 def upload_agreement(data, application_id: int):
     """Upload the scan of the signed agreement (PDF, DOCX, ODT, PNG or JPEG checked by content)."""
@@ -158,7 +160,7 @@ def upload_agreement(data, application_id: int):
 
 
 @blp.route("/applications/<int:application_id>/agreement/file", methods=["GET"])
-@blp.doc(security=BEARER, responses={"200": {"description": "The signed agreement, as a download."}})
+@blp.doc(security=BEARER, responses=file_download("The signed agreement, as a download.", ALLOWED_TYPES))
 @authenticated()
 def download_agreement(application_id: int):
     application = get_readable(current_user, application_id)
@@ -354,6 +356,7 @@ def report_files(report_id: int):
 @authenticated(RoleCode.APPLICANT)
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, GrantFileSchema)
+@blp.alt_response(409, description="The report is submitted or accepted: not editable.")
 @blp.alt_response(413, description="Over the size limit.")
 def upload_report_file(data, report_id: int):
     """Add evidence to a draft or returned report (the grantee's members)."""
@@ -364,7 +367,7 @@ def upload_report_file(data, report_id: int):
 
 
 @blp.route("/grant-files/<int:file_id>", methods=["GET"])
-@blp.doc(security=BEARER, responses={"200": {"description": "The file, as a download."}})
+@blp.doc(security=BEARER, responses=file_download("The file, as a download.", ALLOWED_TYPES))
 @authenticated()
 def download_file(file_id: int):
     stored = get_file(file_id)

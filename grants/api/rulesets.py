@@ -13,6 +13,7 @@ from grants.calls.services import get_visible_call, rules_hash, update_call_rule
 from grants.core.db import db
 from grants.core.errors import NotFound
 from grants.core.i18n import current_language
+from grants.core.paging import valid_id
 from grants.core.roles import STAFF_ROLES
 from grants.eligibility.checks import check_catalogue
 from grants.eligibility.preview import preview_application, preview_rules
@@ -49,7 +50,7 @@ class RulesetInputSchema(ma.Schema):
 
 
 class PreviewInputSchema(ma.Schema):
-    application_id = ma.fields.Integer(required=True)
+    application_id = ma.fields.Integer(required=True, validate=valid_id)
     rules = ma.fields.List(ma.fields.Dict(), load_default=None,
                            metadata={"description": "Rules to try; the call's stored rules when left out"})
 
@@ -122,6 +123,8 @@ def read_rules(call_id: int):
 @authenticated(*CALL_EDITORS)
 @blp.arguments(RulesetInputSchema)
 @blp.response(200, RulesetSchema)
+@blp.alt_response(409, description="The call is published (its rules change only by a corrigendum), or the rules "
+                                   "changed since `rules_hash`.")
 def replace_rules(data, call_id: int):
     """Replace a draft call's rules (422 naming `eligibility_rules.<index>.<field>`); a published call
     answers 409: its rules are changed only by a corrigendum."""

@@ -6,13 +6,12 @@ import marshmallow as ma
 
 from grants.calls.models import PublicCallStatus
 from grants.core.i18n import current_language
+from grants.core.paging import PageArgs, valid_id
 from grants.forms.validation import form_for_api
 
 
-class CallListArgs(ma.Schema):
+class CallListArgs(PageArgs):
     status = ma.fields.Enum(PublicCallStatus, by_value=True, load_default=None)
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
 class CallStageSchema(ma.Schema):
@@ -79,7 +78,7 @@ class CallStageInputSchema(ma.Schema):
 
 
 class CallCreateSchema(ma.Schema):
-    programme_id = ma.fields.Integer(required=True)
+    programme_id = ma.fields.Integer(required=True, validate=valid_id)
     code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
     title_lv = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
     title_en = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))

@@ -83,6 +83,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 CENT = Decimal("0.01")
+#: The most a column of whole cents (BIGINT) holds; a larger number is no amount (and no quantize can
+#: take it: decimal would raise InvalidOperation beyond its 28 digits).
+MAX_MONEY = Decimal(2**63 - 1) / 100
 
 
 def to_money(value) -> Decimal:
@@ -91,7 +94,7 @@ def to_money(value) -> Decimal:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise ValueError("not an amount") from None
-    if not amount.is_finite():
+    if not amount.is_finite() or abs(amount) > MAX_MONEY:
         raise ValueError("not an amount")
     if amount != amount.quantize(CENT):
         raise ValueError("more than two decimal places")

@@ -123,6 +123,21 @@ _HTTP_CODES = {
 }
 
 
+def _nested_messages(errors: Any, path: str = "") -> list[str]:
+    """marshmallow's messages under one field, however deep (a nested schema, a list index, a dict's key or
+    value), each translated and prefixed with where it is: ``"0.amount: …"``."""
+    if isinstance(errors, dict):
+        return [message for key, value in errors.items()
+                for message in _nested_messages(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(errors, list | tuple) and all(isinstance(error, str) for error in errors):
+        translated = ", ".join(translate_validation_message(error) for error in errors)
+        return [f"{path}: {translated}" if path else translated]
+    if isinstance(errors, list | tuple):
+        return [message for error in errors for message in _nested_messages(error, path)]
+    translated = translate_validation_message(str(errors))
+    return [f"{path}: {translated}" if path else translated]
+
+
 def _flatten_webargs_messages(data: Any) -> dict[str, list[str]]:
     """webargs nests messages by location ("json", "query"); clients want field -> [messages]."""
     fields: dict[str, list[str]] = {}
@@ -131,14 +146,12 @@ def _flatten_webargs_messages(data: Any) -> dict[str, list[str]]:
         if not isinstance(location_messages, dict):
             continue
         for field, errs in location_messages.items():
+            name = "" if field is None else str(field)  # a multipart part without a name comes as None
             if isinstance(errs, dict):  # nested schema or list index
-                fields[field] = [
-                    f"{key}: {', '.join(translate_validation_message(str(m)) for m in v)}"
-                    if isinstance(v, list) else f"{key}: {translate_validation_message(str(v))}"
-                    for key, v in errs.items()]
+                fields[name] = _nested_messages(errs)
             else:
-                fields[field] = [translate_validation_message(str(e))
-                                 for e in (errs if isinstance(errs, list) else [errs])]
+                fields[name] = [translate_validation_message(str(e))
+                                for e in (errs if isinstance(errs, list) else [errs])]
     return fields
 
 

@@ -13,7 +13,9 @@ valid_id = ma.validate.Range(min=1, max=MAX_ID, error="Not a valid id.")
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    #: At most an id's maximum: the page's offset stays a number every database takes (beyond the last page
+    #: the list is empty).
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_ID))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 

@@ -67,7 +67,11 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile(f"^{regex}$")
 
 
-_MATCHERS = [(_pattern(t._args[0]), t._args[0]) for t in MARSHMALLOW_TEMPLATES]  # type: ignore[attr-defined]
+#: The most specific template first: "Must be greater than or equal to {min}." would otherwise also take
+#: "Must be greater than or equal to 1 and less than or equal to 120." (min: "1 and less than…"), and the
+#: range's second half would stay English inside a translated message.
+_MATCHERS = sorted(((_pattern(t._args[0]), t._args[0]) for t in MARSHMALLOW_TEMPLATES),  # type: ignore[attr-defined]
+                   key=lambda matcher: len(re.sub(r"\{\w+\}", "", matcher[1])), reverse=True)
 
 
 def translate_validation_message(message: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from grants.evaluations.services import evaluation_round, gate_evidence_hash, is_consolidated, missing_parts
+from grants.evaluations.services import evaluation_round, gate_evidence_hash, is_consolidated, missing_by_field
 from grants.workflows.registry import Context, Reason, guard
 
 
@@ -20,7 +20,8 @@ def statement_given(assignment, ctx: Context) -> Reason | None:
 @guard("review_complete")
 def review_complete(assignment, ctx: Context) -> list[Reason] | None:
     """Every criterion of the rubric scored and the summary written."""
-    return [Reason("review_incomplete", message) for message in missing_parts(assignment)] or None
+    return [Reason("review_incomplete", messages[0], fields={field: messages})
+            for field, messages in missing_by_field(assignment).items()] or None
 
 
 @guard("assessed_version_current")

@@ -578,15 +578,22 @@ def submit_review(assignment: Assignment, actor) -> Assignment:
     return assignment
 
 
-def missing_parts(assignment: Assignment) -> list[str]:
-    """What the review still lacks before it can be submitted (translated messages)."""
+def missing_by_field(assignment: Assignment) -> dict[str, list[str]]:
+    """What the review still lacks before it can be submitted, by the field of the review API it is about
+    (``scores.<criterion code>``, ``summary``), in translated messages."""
     review = assignment.review
     rubric = rubric_for(assignment.application, assignment.gate_stage)
     scores = review.scores if review is not None else {}
-    problems = [_("Score “%(criterion)s”.", criterion=c.title) for c in rubric.criteria if c.code not in scores]
+    problems = {f"scores.{c.code}": [_("Score “%(criterion)s”.", criterion=c.title)]
+                for c in rubric.criteria if c.code not in scores}
     if review is None or not review.summary.strip():
-        problems.append(_("Write the summary."))
+        problems["summary"] = [_("Write the summary.")]
     return problems
+
+
+def missing_parts(assignment: Assignment) -> list[str]:
+    """What the review still lacks before it can be submitted (translated messages)."""
+    return [message for messages in missing_by_field(assignment).values() for message in messages]
 
 
 def return_review(assignment: Assignment, actor, comment: str | None) -> Assignment:

@@ -18,6 +18,7 @@ from grants.core.db import db, utcnow
 from grants.core.errors import NotFound, PermissionDenied
 from grants.grants_mgmt.awards import agreement_of
 from grants.grants_mgmt.models import FilePurpose, GrantFile, GrantReport
+from grants.grants_mgmt.permissions import may_manage
 from grants.grants_mgmt.reports import ReportNotEditable, is_editable
 from grants.grants_mgmt.retention import RetentionHold, refusal
 from grants.storage import get_storage
@@ -40,16 +41,19 @@ def open_file(stored: GrantFile) -> BinaryIO:
 def remove_file(stored: GrantFile, application: Application, actor) -> None:
     """Take a file back (it stays stored, and listed by any earlier submission that named it): a draft or
     returned report's evidence, by its grantee. The signed agreement's scan or a file of a submitted or
-    accepted report is part of the grant's record: refused while its records are kept."""
+    accepted report is part of the grant's record: refused while its records are kept. Who may is decided
+    first: the agreement's scans are the officers', a report's files its grantee's."""
+    report = db.session.get(GrantReport, stored.report_id) if stored.report_id is not None else None
+    if report is None and not may_manage(actor):
+        raise PermissionDenied()
+    if report is not None and not actor.is_member_of(application.organisation_id):
+        raise PermissionDenied(_("Only the grantee's members change its reports."))
     if stored.purpose == FilePurpose.AGREEMENT:
         agreement = agreement_of(application)
         if agreement is not None and agreement.signed_file_id == stored.id:
             why = refusal(application) if agreement.is_signed else None
             raise RetentionHold(why or _("This is the agreement's signed scan: upload another one to replace it."))
-    report = db.session.get(GrantReport, stored.report_id) if stored.report_id is not None else None
     if report is not None:
-        if not actor.is_member_of(application.organisation_id):
-            raise PermissionDenied(_("Only the grantee's members change its reports."))
         if report.state == "accepted":  # part of the record for good
             why = refusal(application)
             if why is not None:

@@ -112,7 +112,8 @@ def paid_within_award(payment, ctx: Context) -> Reason | None:
 
 @guard("report_complete")
 def report_complete(report, ctx: Context) -> list[Reason] | None:
-    return [Reason("report_incomplete", message) for message in reports.problems(report)] or None
+    return [Reason("report_incomplete", message, fields={field: [message]})
+            for field, message in reports.problems_by_field(report).items()] or None
 
 
 @guard("grant_reporting_open")

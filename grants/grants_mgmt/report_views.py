@@ -220,7 +220,7 @@ def upload(report_id: int):
         return redirect(back)
     try:
         stored = reports.attach_file(report, current_user, form.file.data)
-    except (UserInputError, UploadTooLarge, Conflict, PermissionDenied) as refused:
+    except (UserInputError, UploadTooLarge, Conflict) as refused:
         db.session.rollback()
         message = (refused.fields.get("file") or [str(refused.message or refused.default_message)])[0]
         flash(_("The file was not added: %(reason)s", reason=message), "error")
@@ -241,7 +241,7 @@ def remove(report_id: int, file_id: int):
         return redirect(back)
     try:
         remove_file(stored, report.application, current_user)
-    except (Conflict, PermissionDenied) as refused:
+    except Conflict as refused:
         db.session.rollback()
         flash(str(refused.message or refused.default_message), "error")
     else:

@@ -271,21 +271,26 @@ def act_on_report(report: GrantReport, trigger: str, actor, *, comment: str | No
 
 # --- checks and the frozen content -----------------------------------------------------------------
 
-def problems(report: GrantReport) -> list[str]:
-    """What stops the report from being submitted (translated messages)."""
-    found = []
+def problems_by_field(report: GrantReport) -> dict[str, str]:
+    """What stops the report from being submitted, by the field of the report it is about (translated)."""
+    found = {}
     if not (report.narrative or "").strip():
-        found.append(_("Describe what was done in the period."))
+        found["narrative"] = _("Describe what was done in the period.")
     agreement = agreement_of(report.application)
     targets = (agreement.indicator_targets or {}) if agreement is not None else {}
     values = report.indicators or {}
     missing = [code for code in targets if code not in values]
     if missing:
-        found.append(_("Give a value (0 if none) for each indicator the agreement sets a target for: %(codes)s.",
-                       codes=", ".join(missing)))
+        found["indicators"] = _("Give a value (0 if none) for each indicator the agreement sets a target for: "
+                                "%(codes)s.", codes=", ".join(missing))
     if report.due.kind == ReportKind.FINAL and not report.expenditure:
-        found.append(_("A final report lists the expenditure of the grant."))
+        found["expenditure"] = _("A final report lists the expenditure of the grant.")
     return found
+
+
+def problems(report: GrantReport) -> list[str]:
+    """What stops the report from being submitted (translated messages)."""
+    return list(problems_by_field(report).values())
 
 
 def reporting_closed(report: GrantReport) -> str | None:

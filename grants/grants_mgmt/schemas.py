@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grants.core.paging import PageArgs
+from grants.core.paging import PageArgs, valid_id
 from grants.workflows.engine import state_label, status_label
 from grants.workflows.schemas import FireSchema
 
@@ -24,8 +24,8 @@ def _money_in(**kwargs) -> ma.fields.Raw:
 # --- grants ---------------------------------------------------------------------------------------------
 
 class GrantListArgs(PageArgs):
-    call_id = ma.fields.Integer(load_default=None)
-    programme_id = ma.fields.Integer(load_default=None)
+    call_id = ma.fields.Integer(load_default=None, validate=valid_id)
+    programme_id = ma.fields.Integer(load_default=None, validate=valid_id)
     state = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     overdue = ma.fields.Boolean(load_default=False, metadata={"description": "Only grants with an overdue report."})
@@ -182,7 +182,7 @@ class PaymentQueueItemSchema(ma.Schema):
 class PaymentListArgs(PageArgs):
     state = ma.fields.String(load_default=None, validate=ma.validate.OneOf(
         ["planned", "requested", "verified", "paid", "rejected"]))
-    call_id = ma.fields.Integer(load_default=None)
+    call_id = ma.fields.Integer(load_default=None, validate=valid_id)
 
 
 class PaymentFireSchema(FireSchema):

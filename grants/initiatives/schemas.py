@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from grants.core.codes import Region
-from grants.core.paging import PageArgs
+from grants.core.paging import PageArgs, valid_id
 from grants.initiatives.services import proven_stages
 
 
@@ -52,7 +52,8 @@ class _InitiativeProfileSchema(ma.Schema):
 
 
 class InitiativeCreateSchema(_InitiativeProfileSchema):
-    organisation_id = ma.fields.Integer(required=True, metadata={"description": "An organisation of the caller."})
+    organisation_id = ma.fields.Integer(required=True, validate=valid_id,
+                                        metadata={"description": "An organisation of the caller."})
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
     si_stage = ma.fields.String(validate=ma.validate.Length(max=40),
                                 metadata={"description": "The SI stage reached so far; the first stage when absent. "
@@ -75,5 +76,5 @@ class InitiativePatchSchema(_InitiativeProfileSchema):
 
 
 class InitiativeListArgs(PageArgs):
-    organisation_id = ma.fields.Integer(load_default=None)
+    organisation_id = ma.fields.Integer(load_default=None, validate=valid_id)
     si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))

@@ -9,6 +9,8 @@ from flask_login import current_user, login_required
 
 from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, UserInputError
+from grants.core.roles import RoleCode
+from grants.core.security import roles_required
 from grants.initiatives.forms import EditInitiativeForm, NewInitiativeForm
 from grants.initiatives.services import (
     applications_of,
@@ -53,6 +55,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@roles_required(RoleCode.APPLICANT)  # as the API (POST /api/v1/initiatives)
 def new():
     organisations = current_user.organisations
     if not organisations:

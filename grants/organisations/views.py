@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
+from grants.core.roles import RoleCode
+from grants.core.security import roles_required
 from grants.organisations.forms import OrganisationForm
 from grants.organisations.models import Organisation
 from grants.organisations.services import accept_invitation as accept
@@ -35,6 +37,7 @@ def mine():
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@roles_required(RoleCode.APPLICANT)  # as the API: the creator becomes a member, never a way to the role
 def new():
     form = OrganisationForm()
     status = 200

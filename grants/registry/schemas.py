@@ -29,6 +29,9 @@ class RegistryArgs(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
+    #: The API's document says so of each parameter (``allowEmptyValue``, grants.api.openapi).
+    EMPTY_IS_ANY = True
+
     q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200, error=_l(
         "Use at most %(max)d characters.", max=200)), metadata={
         "description": "Words in the title, the description or the organisation's name (case and Latvian "

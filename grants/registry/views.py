@@ -17,6 +17,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from grants.core.db import today
+from grants.core.validation_messages import translate_validation_message
 from grants.registry import downloads
 from grants.registry.charts import bar_chart
 from grants.registry.schemas import RegistryArgs
@@ -62,7 +63,7 @@ def _read_args() -> tuple[dict[str, Any], dict[str, list[str]]]:
     try:
         return schema.load(raw), {}
     except ma.ValidationError as error:
-        messages = {key: [str(m) for m in (value if isinstance(value, list) else [value])]
+        messages = {key: [translate_validation_message(str(m)) for m in (value if isinstance(value, list) else [value])]
                     for key, value in error.normalized_messages().items()}
         return schema.load({key: value for key, value in raw.items() if key not in messages}), messages
 

@@ -21,6 +21,9 @@ def _count(description: str = "") -> ma.fields.Integer:
 class PeriodArgs(ma.Schema):
     """The period, read as typed; the service checks it and names the field that is wrong (422)."""
 
+    #: An empty value is no limit, as a page's empty field sends it (the API's document: ``allowEmptyValue``).
+    EMPTY_IS_ANY = True
+
     start = ma.fields.String(data_key="from", load_default=None, metadata={
         "format": "date", "description": "First day of the period (YYYY-MM-DD, in Riga), included."})
     end = ma.fields.String(data_key="to", load_default=None, metadata={

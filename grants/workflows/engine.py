@@ -140,9 +140,14 @@ def _choose(obj, candidates: list[TransitionDef], ctx: Context) -> TransitionDef
         if not failed:
             return transition
         reasons.extend(r for r in failed if r not in reasons)
+    fields: dict[str, list[str]] = {}  # what the reasons say about single fields, by field
+    for reason in reasons:
+        for field, messages in (reason.fields or {}).items():
+            known = fields.setdefault(field, [])
+            known.extend(message for message in messages if message not in known)
     raise TransitionNotAllowed(_("This action is not possible now: %(reasons)s",
                                  reasons="; ".join(r.message for r in reasons)),
-                               reasons=[r.as_dict() for r in reasons])
+                               reasons=[r.as_dict() for r in reasons], fields=fields)
 
 
 #: A chain of automatic transitions longer than this is a definition error, not a workflow.

@@ -28,9 +28,13 @@ class Reason:
     message: str
     #: The eligibility rule that failed, for reasons given by the eligibility guards.
     rule: str | None = None
+    #: What is wrong, by the field it is about (as the API names fields, e.g. ``answers.<question code>``):
+    #: the refusal's ``fields`` gather those of all its reasons.
+    fields: dict[str, list[str]] | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, **({"rule": self.rule} if self.rule else {})}
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **({"rule": self.rule} if self.rule else {}),
+                **({"fields": self.fields} if self.fields else {})}
 
 
 @dataclass
