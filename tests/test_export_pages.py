@@ -37,7 +37,7 @@ def test_an_officer_asks_for_a_file_and_downloads_it(app, client, session):
     download.close()
     bad = client.post("/exports/", data={"csrf_token": token, "kind": "indicators", "format": "csv",
                                          "programme_id": 0, "call_id": 0})
-    assert bad.status_code == 422 and "Choose the programme." in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Izvēlieties programmu." in bad.get_data(as_text=True)
 
 
 def test_the_list_of_operations_is_public_once_an_officer_publishes_it(app, client, session):

@@ -276,7 +276,7 @@ def test_staff_without_two_step_sign_in_are_sent_to_set_it_up(client, session, r
         blocked = client.get(path)
         assert blocked.status_code == 302 and blocked.headers["Location"].endswith("/account/two-step/setup"), path
     page = client.get("/account/two-step/setup")
-    assert page.status_code == 200 and "Your role requires two-step sign-in" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Jūsu lomai divpakāpju pieteikšanās ir obligāta" in page.get_data(as_text=True)
     refused = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD})
     assert refused.status_code == 403 and refused.json["error"] == "two_factor_enrolment_required"
     seed = SEED_RE.search(page.get_data(as_text=True)).group(1).replace(" ", "")
