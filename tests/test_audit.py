@@ -274,8 +274,9 @@ def test_audit_page_for_auditors(client, session):
     assert "/audit/export?format=csv" in page
     assert "The chain has not been verified yet." in page
     token = csrf_token_from(page)
-    page = client.post("/audit/verify?lang=en", data={"csrf_token": token},
-                       follow_redirects=True).get_data(as_text=True)
+    verified = client.post("/audit/verify?lang=en", data={"csrf_token": token})
+    assert verified.status_code == 302  # back to the trail, in the language the auditor reads it in
+    page = client.get(verified.headers["Location"], query_string={"lang": "en"}).get_data(as_text=True)
     assert "The chain is intact" in page and "the chain was intact" in page
     assert client.get("/audit/?since=nonsense&lang=en").status_code == 200
     export = client.get("/audit/export?format=json&action=test.thing", buffered=True)

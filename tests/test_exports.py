@@ -28,7 +28,10 @@ from grants.exports.models import Export
 from grants.grants_mgmt.models import Payment, PaymentKind
 from tests.factories import bearer, make_evaluation_call, make_user, signed_grant
 
-STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards" / "360giving"
+#: The official schemas, as kept in ../shared/standards/360giving (copied unchanged: README.md there says from where),
+#: so that the check runs wherever the repository is checked out.
+STANDARDS = Path(__file__).resolve().parent / "standards" / "360giving"
+SHARED_STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards" / "360giving"
 
 
 @pytest.fixture
@@ -181,6 +184,12 @@ def test_the_360giving_package_is_valid_against_the_official_schema(app, client,
     broken = {**package, "grants": [{**package["grants"][0], "amountAwarded": "a lot"}]}
     assert list(_validator().iter_errors(broken))
     assert client.get("/api/v1/exports/360giving?programme_id=999999", headers=bearer(officer)).status_code == 404
+
+
+@pytest.mark.skipif(not SHARED_STANDARDS.is_dir(), reason="no ../shared beside this checkout")
+def test_the_schemas_are_the_shared_standards_unchanged():
+    for name in ("360-giving-package-schema.json", "360-giving-schema.json"):
+        assert (STANDARDS / name).read_bytes() == (SHARED_STANDARDS / name).read_bytes()
 
 
 def test_the_list_of_operations_in_three_formats_public_once_published(app, client, demo, officer, session):
