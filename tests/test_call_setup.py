@@ -61,7 +61,8 @@ def test_create_and_publish_freezes_version_one(client, session, officer, progra
     assert frozen.snapshot["stages"][0]["envelope"] == "50000.00" and frozen.snapshot["form"][0]["code"] == "about"
     assert client.get(f"/api/v1/calls/{call_id}").json["content_hash"] == frozen.content_hash
     actions = session.execute(sa.select(AuditEvent.action).where(AuditEvent.object_type == "call",
-                                                                 AuditEvent.object_id == str(call_id))).scalars()
+                                                                 AuditEvent.object_id == str(call_id))
+                            .order_by(AuditEvent.id)).scalars()
     assert list(actions) == ["call.create", "call.update", "call.publish"]
     again = client.post(f"/api/v1/calls/{call_id}/publish", headers=bearer(officer))
     assert again.status_code == 409
