@@ -91,6 +91,10 @@ class BaseConfig:
 
     DEMO_PASSWORD = "demo-demo-demo"
 
+    #: A ``Server-Timing`` header on every response (the request's time, its SQL time and statement count),
+    #: read by the page benchmark (bench/pages.py). Off in every configuration unless set.
+    BENCH_TIMING = False
+
     #: Address of the service as people reach it; links in e-mail are built on it (also outside requests).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

@@ -37,6 +37,7 @@ from grants.core.i18n import select_locale
 from grants.core.input_guard import register_id_converter, register_input_guard
 from grants.core.request_id import register_request_id
 from grants.core.templating import register_template_helpers
+from grants.core.timing import register_timing
 from grants.core.views import bp as core_bp
 from grants.dashboard.views import bp as dashboard_bp
 from grants.dashboard.views import calls_bp as call_dashboard_bp
@@ -115,6 +116,8 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_cli(app)
+    if app.config["BENCH_TIMING"]:
+        register_timing(app)  # the page benchmark's Server-Timing header (off unless asked for)
     return app
 
 
