@@ -91,6 +91,7 @@ POST   /api/v1/de-minimis/import                                               4
 GET    /api/v1/applications/<application_id>/decision                          401 200 404 200 404 200 200 200 200 200
 POST   /api/v1/applications/<application_id>/decision                          401 403 403 403 403 403 422 403 403 403
 GET    /api/v1/calls/<call_id>/ranking                                         401 403 403 403 403 200 200 403 200 200
+GET    /api/v1/calls/<call_id>/ranking/envelopes                               401 403 403 403 403 200 200 403 200 200
 # --- api_eligibility: eligibility results; officers decide manual rules (on the other applicant's submission)
 GET    /api/v1/applications/<application_id>/eligibility                       401 200 404 200 404 200 200 200 200 200
 POST   /api/v1/applications/<application_id>/eligibility/<rule_code>/decision  401 403 403 403 403 422 403 403 403 403
@@ -455,7 +456,8 @@ OVERRIDES = {
     **{endpoint: {"call_id": "closed_call", "user_id": "other_evaluator"} for endpoint in (
         "api_evaluation_admin.list_assignments", "api_evaluation_admin.auto_assign",
         "api_evaluation_admin.evaluation", "api_evaluation_admin.list_pool", "api_evaluation_admin.add_to_pool",
-        "api_evaluation_admin.remove_from_pool", "api_decisions.ranking_", "call_evaluation.assignments",
+        "api_evaluation_admin.remove_from_pool", "api_decisions.ranking_", "api_decisions.ranking_envelopes",
+        "call_evaluation.assignments",
         "call_evaluation.reassign", "call_evaluation.return_review", "call_evaluation.auto_assign",
         "call_evaluation.evaluators", "call_evaluation.add_evaluator", "call_evaluation.remove_evaluator",
         "call_dashboard.evaluation", "decisions.ranking_page", "reports.call", "api_reports.call_report")},

@@ -396,3 +396,111 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
     call = make_evaluation_call()
     response = client.get(f"/calls/{call.id}/evaluation")
     assert response.status_code in (302, 401)
+
+
+# --- paging and filters (issue 15: the assignments of a call of 50,000 applications) -------------------
+
+def _ids(html: str, attribute: str) -> list[int]:
+    return [int(found) for found in re.findall(rf'{attribute}="(\d+)"', html)]
+
+
+def test_assignments_are_paged_by_application_and_filtered(officer_client, officer, monkeypatch, count_queries):
+    from grants.evaluations import officer_views
+
+    monkeypatch.setattr(officer_views, "PER_PAGE", 3)
+    call = make_evaluation_call()
+    make_pool(call, 2, officer)
+    applications = [in_evaluation(call, officer) for _ in range(3)]
+    auto_assign(call, officer)
+    every = [a.id for application in applications for a in _assignments(application)]
+    assert len(every) == 6
+    first = officer_client.get(f"/calls/{call.id}/assignments").get_data(as_text=True)
+    assert _ids(first, "data-assignment") == every[:3]
+    assert 'data-total="6"' in first and 'rel="next"' in first
+    second = officer_client.get(f"/calls/{call.id}/assignments?page=2").get_data(as_text=True)
+    assert _ids(second, "data-assignment") == every[3:] and 'rel="prev"' in second
+    # the second application is split over both pages: each page shows its own part under its heading
+    assert f'data-application="{applications[1].id}"' in first and f'data-application="{applications[1].id}"' in second
+    # the state filter and the application filter, kept by the pager
+    submitted = review(_assignments(applications[2])[0], 80)
+    only = officer_client.get(f"/calls/{call.id}/assignments?state=submitted").get_data(as_text=True)
+    assert _ids(only, "data-assignment") == [submitted.id] and 'data-total="1"' in only
+    one = officer_client.get(f"/calls/{call.id}/assignments?application_id={applications[0].id}").get_data(as_text=True)
+    assert _ids(one, "data-assignment") == [a.id for a in _assignments(applications[0])]
+    # an application in evaluation nobody is assigned to yet shows when asked for
+    waiting = in_evaluation(call, officer)
+    alone = officer_client.get(f"/calls/{call.id}/assignments?application_id={waiting.id}").get_data(as_text=True)
+    assert f'id="app-{waiting.id}"' in alone and _ids(alone, "data-assignment") == []
+    assert f'href="/calls/{call.id}/assignments?application_id={waiting.id}#app-{waiting.id}"' in alone
+    # bad input never fails the page
+    for query in ("page=abc", "page=-3", "page=99999999999", "state=nonsense", "application_id=x",
+                  "application_id=-1", "application_id=99999999999999"):
+        assert officer_client.get(f"/calls/{call.id}/assignments?{query}").status_code == 200, query
+    # the statements do not depend on the number of assignments on the page
+    with count_queries() as small:
+        officer_client.get(f"/calls/{call.id}/assignments?page=2")
+    monkeypatch.setattr(officer_views, "PER_PAGE", 50)
+    make_pool(call, 2, officer)
+    for _ in range(5):
+        in_evaluation(call, officer)
+    auto_assign(call, officer)
+    with count_queries() as large:
+        html = officer_client.get(f"/calls/{call.id}/assignments").get_data(as_text=True)
+    assert len(_ids(html, "data-assignment")) > 12
+    assert large.count == small.count
+
+
+def test_reassign_names_the_evaluator_from_the_pool_list(officer_client, officer):
+    call = make_evaluation_call()
+    evaluators = make_pool(call, 3, officer)
+    application = in_evaluation(call, officer)
+    auto_assign(call, officer)
+    first = _assignments(application)[0]
+    [free] = [e for e in evaluators if e.id not in {a.evaluator_id for a in _assignments(application)}]
+    page = officer_client.get(f"/calls/{call.id}/assignments").get_data(as_text=True)
+    # the pool is listed once for all the page's forms
+    assert page.count('<datalist id="pool-evaluators">') == 1 and 'list="pool-evaluators"' in page
+    assert page.count(f"({free.email})") == 1
+    url = f"/calls/{call.id}/assignments/{first.id}/reassign"
+    token = csrf_token_from(page)
+    unknown = officer_client.post(url, data={"csrf_token": token, f"r{first.id}-comment": "Cits.",
+                                             f"r{first.id}-evaluator_id": "Nav Tāda (nav@example.lv)"})
+    assert unknown.status_code == 422 and f'id="r{first.id}-evaluator_id-error"' in unknown.get_data(as_text=True)
+    done = officer_client.post(url, data={"csrf_token": token, f"r{first.id}-comment": "Cits.",
+                                          f"r{first.id}-evaluator_id": f"{free.name} ({free.email.upper()})"})
+    assert done.status_code == 302
+    assert done.headers["Location"].endswith(f"?application_id={application.id}#app-{application.id}")
+    [replacement] = [a for a in _assignments(application) if a.replaces_id == first.id]
+    assert replacement.evaluator_id == free.id
+
+
+def test_the_pool_is_paged_with_each_members_workload(officer_client, officer, monkeypatch, count_queries):
+    from grants.evaluations import officer_views
+
+    monkeypatch.setattr(officer_views, "PER_PAGE", 2)
+    call = make_evaluation_call()
+    make_pool(call, 3, officer)
+    for _ in range(2):
+        in_evaluation(call, officer)
+    auto_assign(call, officer)
+    members = db.session.execute(sa.select(PoolMember.user_id).where(PoolMember.call_id == call.id)).scalars().all()
+    first = officer_client.get(f"/calls/{call.id}/evaluators").get_data(as_text=True)
+    second = officer_client.get(f"/calls/{call.id}/evaluators?page=2").get_data(as_text=True)
+    listed = _ids(first, "data-evaluator") + _ids(second, "data-evaluator")
+    assert sorted(listed) == sorted(members) and len(_ids(first, "data-evaluator")) == 2
+    assert 'data-total="3"' in first and 'rel="next"' in first
+    # workload: open assignments across calls and in this call, per member
+    for user_id in members:
+        open_here = db.session.scalar(sa.select(sa.func.count()).select_from(Assignment).where(
+            Assignment.evaluator_id == user_id, Assignment.state.in_(("assigned", "accepted"))))
+        html = first if user_id in _ids(first, "data-evaluator") else second
+        row = html[html.index(f'data-evaluator="{user_id}"'):][:600]
+        assert f'data-open="{open_here}"' in row and f'data-open-in-call="{open_here}"' in row
+    with count_queries() as small:
+        officer_client.get(f"/calls/{call.id}/evaluators")
+    make_pool(call, 4, officer)
+    make_user("evaluator")  # a candidate not in the pool
+    with count_queries() as large:
+        html = officer_client.get(f"/calls/{call.id}/evaluators").get_data(as_text=True)
+    assert large.count == small.count
+    assert officer_client.get(f"/calls/{call.id}/evaluators?page=zz").status_code == 200

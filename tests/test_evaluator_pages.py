@@ -357,3 +357,43 @@ def test_relations_are_declared_listed_and_removed(app, client):
     token = csrf_token_from(client.get("/evaluations/relations").get_data(as_text=True))
     response = client.post(f"/evaluations/relations/{relations[1].id}/remove", data={"csrf_token": token})
     assert response.status_code == 404
+
+
+def test_a_relation_names_the_organisation_by_number_or_name_without_listing_them_all(app, client,
+                                                                                       count_queries):
+    evaluator = make_user("evaluator")
+    owner = make_user("applicant")
+    unique = make_organisation(owner, name="Biedrība Vienīgā")
+    make_organisation(owner, name="Biedrība Dubultā")
+    make_organisation(owner, name="biedrība dubultā")
+    login(client, evaluator)
+    with count_queries() as small:
+        page = client.get("/evaluations/relations").get_data(as_text=True)
+    # one text input, not a list of every organisation
+    assert "<select" not in page and "Biedrība Vienīgā" not in page
+    assert 'name="registration_number"' in page and 'name="organisation_id"' not in page
+    for _ in range(5):
+        make_organisation(owner)
+    with count_queries() as large:
+        client.get("/evaluations/relations")
+    assert large.count == small.count
+    token = csrf_token_from(page)
+    ambiguous = client.post("/evaluations/relations", data={
+        "csrf_token": token, "registration_number": "Biedrība Dubultā", "description": "Valdē"})
+    assert ambiguous.status_code == 422
+    assert 'id="registration_number-error"' in ambiguous.get_data(as_text=True)
+    unknown = client.post("/evaluations/relations", data={"csrf_token": token, "registration_number": "Nav tādas",
+                                                          "description": "Valdē"})
+    assert unknown.status_code == 422 and 'id="registration_number-error"' in unknown.get_data(as_text=True)
+    empty = client.post("/evaluations/relations", data={"csrf_token": token, "registration_number": "",
+                                                        "description": "Valdē"})
+    assert empty.status_code == 422 and 'id="registration_number-error"' in empty.get_data(as_text=True)
+    bad = client.post("/evaluations/relations", data={"csrf_token": token, "organisation_id": "abc",
+                                                      "registration_number": "x" * 400, "description": "Valdē"})
+    assert bad.status_code == 422
+    assert client.post("/evaluations/relations", data={
+        "csrf_token": token, "registration_number": "  BIEDRĪBA vienīgā ", "description": "Valdes loceklis"},
+    ).status_code == 302
+    [relation] = db.session.scalars(sa.select(Relation).where(Relation.user_id == evaluator.id)).unique().all()
+    assert relation.organisation_id == unique.id
+

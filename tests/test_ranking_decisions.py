@@ -367,3 +367,37 @@ def test_decision_page_queries_do_not_grow_with_the_history(client, officer, com
         html = client.get(f"/applications/{reserve.id}/decision").get_data(as_text=True)
     assert html.count("<li data-decision=") == 2 and committee.name in html
     assert large.count == small.count
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["walked", "kept"])
+def test_the_decision_pages_row_is_the_rankings_row(session, monkeypatch, count_queries, kept):
+    """The decision page reads one row of the kept order of a large call (grants.decisions.ranking.shown_row)
+    instead of ordering the whole call: the same rank, cumulative amount and recommendation as ``row_for``, in
+    the same few statements for every application."""
+    from bench.ranking import build
+    from grants.decisions import ranking as ranking_module
+    from grants.decisions.ranking import row_for, shown_row
+
+    if kept:
+        monkeypatch.setattr(ranking_module, "CACHE_FROM", 0)
+    call = build(60, seed=5)
+    for stage in call.stages:  # a funding line part-way down each envelope
+        stage.envelope = Decimal(60 * 600)
+    db.session.flush()
+    db.session.expire_all()
+    fields = ("application_id", "si_stage", "final_score", "above_threshold", "needs_third", "failed_minima",
+              "reviews", "envelope", "rank", "cumulative_amount", "within_budget", "recommendation", "decision")
+    ids = db.session.scalars(sa.select(Application.id).where(Application.call_id == call.id)).all()
+    shown_row(call, ids[0])
+    counts = set()
+    for app_id in ids:
+        expected = row_for(call, app_id)
+        with count_queries() as counter:
+            got = shown_row(call, app_id)
+        counts.add(counter.count)
+        assert (None if got is None else tuple(getattr(got, f) for f in fields)) == \
+            (None if expected is None else tuple(getattr(expected, f) for f in fields)), app_id
+    assert {row_for(call, app_id).recommendation for app_id in ids if row_for(call, app_id)} >= {"approved",
+                                                                                                  "reserve"}
+    if kept:
+        assert counts == {2}  # the fingerprint, then the row's columns

@@ -19,8 +19,8 @@ from grants.applications.attachments import (
     remove_attachment,
 )
 from grants.applications.clarification import act_on_application
-from grants.applications.models import Application
-from grants.applications.permissions import readable
+from grants.applications.models import Application, Submission
+from grants.applications.permissions import newest_change_first, readable
 from grants.applications.schemas import (
     ApplicationCreateSchema,
     ApplicationFireSchema,
@@ -28,6 +28,7 @@ from grants.applications.schemas import (
     ApplicationPatchSchema,
     ApplicationSchema,
 )
+from grants.applications.search import newest_first_matching
 from grants.applications.services import create_application, get_readable, update_application
 from grants.core.db import db
 from grants.core.errors import NotFound
@@ -59,13 +60,18 @@ def create(data):
 @blp.arguments(ApplicationListArgs, location="query")
 @blp.response(200, page_schema(ApplicationSchema))
 def list_(args):
-    """The applications the caller may see, newest change first; filters `call_id`, `state`, `si_stage`."""
-    query = sa.select(Application).where(readable(current_user)).order_by(Application.updated_at.desc(),
-                                                                           Application.id.desc())
+    """The applications the caller may see, newest change first; filters `call_id`, `state`, `si_stage`, and
+    the search `q`."""
+    query = sa.select(Application).where(readable(current_user)).order_by(*newest_change_first(current_user))
     for field in ("call_id", "state", "si_stage"):
         if args.get(field) is not None:
             query = query.where(getattr(Application, field) == args[field])
-    return page_of(query, args["page"], args["per_page"])
+    if (args.get("q") or "").strip():
+        query = newest_first_matching(query, args["q"])
+    # the latest submission's time and hash only (not every snapshot); all applications: a bounded count
+    query = query.options(sa.orm.selectinload(Application.submissions).load_only(
+        Submission.round, Submission.submitted_at, Submission.content_hash))
+    return page_of(query, args["page"], args["per_page"], bounded=True)
 
 
 @blp.route("/applications/<int:application_id>", methods=["GET"])

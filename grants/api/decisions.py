@@ -13,9 +13,10 @@ from grants.applications.services import get_readable
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import NotFound, UserInputError
+from grants.core.paging import PageArgs
 from grants.core.roles import RoleCode
 from grants.decisions.models import Decision, Outcome
-from grants.decisions.ranking import RankRow, ranking
+from grants.decisions.ranking import RankRow, envelope_summaries, ranking_slice
 from grants.decisions.services import RANKING_ROLES, decide, result_of, today
 
 blp = Blueprint("api_decisions", __name__, description="The ranked list of a call and the committee's decisions")
@@ -26,8 +27,36 @@ def _money(**kwargs) -> ma.fields.Decimal:
 
 # --- ranking -----------------------------------------------------------------------------------------
 
-class RankingQueryArgs(ma.Schema):
+class RankingQueryArgs(PageArgs):
+    """The list is paged (``page``, ``per_page``: 50 by default, at most 200) in the order of the whole list;
+    ``X-Total-Count`` gives its length. ``/ranking/envelopes`` has each envelope's totals and funding line."""
+
     si_stage = ma.fields.String(load_default=None, metadata={"description": "Only this SI stage's envelope."})
+
+
+class RankingEnvelopesArgs(ma.Schema):
+    si_stage = ma.fields.String(load_default=None, metadata={"description": "Only this SI stage's envelope."})
+
+
+class EnvelopeSummarySchema(ma.Schema):
+    si_stage = ma.fields.String()
+    envelope = _money(metadata={"description": "The stage envelope."})
+    scored = ma.fields.Integer(metadata={"description": "Applications with a final score (ranked)."})
+    unscored = ma.fields.Integer(metadata={"description": "Applications still in evaluation (listed last)."})
+    passing = ma.fields.Integer(metadata={"description": "Ranked applications passing the threshold and minima."})
+    within = ma.fields.Integer(metadata={"description": "Passing applications above the funding line."})
+    reserve = ma.fields.Integer(metadata={"description": "Passing applications below the funding line."})
+    line_after = ma.fields.Integer(metadata={"description": "The funding line comes after this rank (0: above "
+                                                          "the first)."})
+    committed = _money(metadata={"description": "The cumulative amount at the funding line."})
+    remaining = _money(metadata={"description": "The envelope less the cumulative amount at the line."})
+    requested = _money(metadata={"description": "Requested by the ranked applications."})
+    recommended = _money(metadata={"description": "Requested by the applications above the funding line."})
+    approved = _money(metadata={"description": "Approved by the committee (the approved amounts)."})
+    needs_third = ma.fields.Integer(metadata={"description": "Unscored applications waiting for a third "
+                                                           "evaluator."})
+    start = ma.fields.Integer(metadata={"description": "How many rows of the whole list come before this "
+                                                     "envelope's first (for `page` and `per_page`)."})
 
 
 class RankingRowSchema(ma.Schema):
@@ -69,23 +98,45 @@ def _row(row: RankRow) -> dict:
             "recommendation": row.recommendation, "decision": row.decision}
 
 
+def _call_and_stage(call_id: int, stage: str | None) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    if stage is not None and stage not in call.stage_codes:
+        raise UserInputError(fields={"si_stage": [_("The call does not fund this SI stage.")]})
+    return call
+
+
 @blp.route("/calls/<int:call_id>/ranking", methods=["GET"])
 @blp.doc(security=BEARER)
 @authenticated(*RANKING_ROLES)
 @blp.arguments(RankingQueryArgs, location="query")
-@blp.response(200, RankingRowSchema(many=True))
+@blp.response(200, RankingRowSchema(many=True), headers={
+    "X-Total-Count": {"description": "Rows in the whole list (all pages).", "schema": {"type": "integer"}}})
 @blp.alt_response(404, description="No such call.")
 @blp.alt_response(422, description="The call does not fund that SI stage.")
 def ranking_(args, call_id: int):
     """The ranked list, stage envelope by stage envelope in the call's order: scored applications by final
-    score (ties by the call's tie-break), then those still in evaluation."""
-    call = db.session.get(Call, call_id)
-    if call is None:
-        raise NotFound()
-    stage = args["si_stage"]
-    if stage is not None and stage not in call.stage_codes:
-        raise UserInputError(fields={"si_stage": [_("The call does not fund this SI stage.")]})
-    return [_row(row) for row in ranking(call, stage)]
+    score (ties by the call's tie-break), then those still in evaluation; one page of it (`page`, `per_page`).
+    The ranks, cumulative amounts and funding line are those of the whole envelope."""
+    call = _call_and_stage(call_id, args["si_stage"])
+    first = (args["page"] - 1) * args["per_page"] + 1
+    found = ranking_slice(call, span=(first, first + args["per_page"] - 1), si_stage=args["si_stage"])
+    return [_row(row) for row in found.rows], {"X-Total-Count": str(found.total)}
+
+
+@blp.route("/calls/<int:call_id>/ranking/envelopes", methods=["GET"])
+@blp.doc(security=BEARER)
+@authenticated(*RANKING_ROLES)
+@blp.arguments(RankingEnvelopesArgs, location="query")
+@blp.response(200, EnvelopeSummarySchema(many=True))
+@blp.alt_response(404, description="No such call.")
+@blp.alt_response(422, description="The call does not fund that SI stage.")
+def ranking_envelopes(args, call_id: int):
+    """The ranking's totals per SI stage envelope, in the call's order: how many are ranked, above the funding
+    line and on the reserve list, where the line falls and what it commits, without the rows."""
+    call = _call_and_stage(call_id, args["si_stage"])
+    return [{**vars(s), "remaining": s.remaining} for s in envelope_summaries(call, args["si_stage"])]
 
 
 # --- decisions ---------------------------------------------------------------------------------------

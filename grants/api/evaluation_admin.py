@@ -222,8 +222,11 @@ class EvaluationDashboardSchema(ma.Schema):
     discrepancies = ma.fields.List(ma.fields.Nested(EvaluationDiscrepancySchema),
                                    metadata={"description": "Applications waiting for a third evaluator"})
     short = ma.fields.List(ma.fields.Nested(EvaluationShortfallSchema),
-                           metadata={"description": "Applications in evaluation short of evaluators"})
-    overdue = ma.fields.List(ma.fields.Nested(OverdueAssignmentSchema), metadata={"description": "Overdue assignments"})
+                           metadata={"description": "Applications in evaluation short of evaluators (the first 50)"})
+    short_total = ma.fields.Integer(metadata={"description": "How many applications are short of evaluators"})
+    overdue = ma.fields.List(ma.fields.Nested(OverdueAssignmentSchema),
+                             metadata={"description": "Overdue assignments, earliest due first (the first 50)"})
+    overdue_total = ma.fields.Integer(metadata={"description": "How many assignments are overdue"})
     envelopes = ma.fields.List(ma.fields.Nested(EvaluationEnvelopeSchema),
                                metadata={"description": "Budget per SI stage"})
     top = ma.fields.List(ma.fields.Nested(EvaluationTopSchema),

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.calls.models import Call
+from grants.core import search
 from grants.core.db import JSONType, Money, TimestampMixin, UTCDateTime, db, utcnow
 from grants.initiatives.models import Initiative
 from grants.initiatives.stages import stage_label
@@ -51,6 +52,9 @@ class Application(TimestampMixin, db.Model):
     #: Optimistic lock: every UPDATE checks and bumps it; a stale write fails.
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: The folded words of the title, the organisation's name and the initiative's title: what the
+    #: full-text search reads (``grants.core.search``); kept by ``grants.applications.search`` at every flush.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="", deferred=True)
 
     call: Mapped[Call] = relationship(lazy="joined", innerjoin=True)
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
@@ -66,6 +70,10 @@ class Application(TimestampMixin, db.Model):
         sa.CheckConstraint("duration_months > 0", name="duration_positive"),
         sa.CheckConstraint("state <> 'appealed' OR appealed_from IS NOT NULL", name="appeal_origin"),
         sa.Index("ix_applications_call_id_state", "call_id", "state"),
+        #: The eligibility queue across calls; the applications list, newest change first (migration 0016).
+        sa.Index("ix_applications_state_call_id", "state", "call_id"),
+        sa.Index("ix_applications_updated_at_id", "updated_at", "id"),
+        search.pg_index("ix_applications_search"),
     )
 
     @property
@@ -128,4 +136,12 @@ class Submission(TimestampMixin, db.Model):
 
     application: Mapped[Application] = relationship()
 
-    __table_args__ = (sa.UniqueConstraint("application_id", "round"),)
+    __table_args__ = (
+        sa.UniqueConstraint("application_id", "round"),
+        #: An application's first and latest submission time without reading the snapshots (migration 0016).
+        sa.Index("ix_submissions_application_id_submitted_at", "application_id", "submitted_at"),
+    )
+
+
+# The search text is kept at every flush (imported here so it is whenever the models are).
+from grants.applications import search as _search  # noqa: E402,F401

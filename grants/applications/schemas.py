@@ -88,6 +88,9 @@ class ApplicationListArgs(PageArgs):
     call_id = ma.fields.Integer(load_default=None, validate=valid_id)
     state = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200), metadata={
+        "description": "Search: every word in the title, the organisation's name or the initiative's title "
+                       "(case and diacritics ignored, the last word as a prefix)."})
 
 
 class ApplicationFireSchema(FireSchema):

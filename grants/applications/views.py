@@ -29,12 +29,14 @@ from grants.applications.clarification import (
 )
 from grants.applications.forms import EditApplicationForm, NewApplicationForm
 from grants.applications.models import Application, Attachment, Submission
-from grants.applications.permissions import can_edit, is_editable, readable
+from grants.applications.permissions import can_edit, is_editable, newest_change_first, readable
+from grants.applications.search import newest_first_matching
 from grants.applications.services import create_application, get_readable, missing_answers, update_application
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
 from grants.core.i18n import current_language
+from grants.core.paging import bounded_count
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.core.templating import format_when
@@ -49,20 +51,26 @@ from grants.workflows.history import history
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
 PER_PAGE = 50
+#: Characters of a search that are read (as the API's ``q``).
+MAX_SEARCH = 200
 
 
 @bp.get("/")
 @login_required
 def index():
     page = max(request.args.get("page", 1, type=int), 1)
-    query = (sa.select(Application).where(readable(current_user))
-             .order_by(Application.updated_at.desc(), Application.id.desc()))
-    total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    q = (request.args.get("q") or "").strip()[:MAX_SEARCH]
+    query = sa.select(Application).where(readable(current_user)).order_by(*newest_change_first(current_user))
+    if q:  # the words of the title, the organisation's name and the initiative's title (full-text index)
+        query = newest_first_matching(query, q)
+    total, estimate = bounded_count(query)  # exact up to 10,000, an estimate beyond (grants.core.paging)
     applications = db.session.scalars(
-        query.options(sa.orm.joinedload(Application.call).joinedload(Call.programme))
+        query.options(sa.orm.joinedload(Application.call).joinedload(Call.programme),
+                      sa.orm.lazyload(Application.submissions))
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
     return render_template("applications/index.html", applications=applications, page=page, total=total,
-                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1))
+                           total_is_estimate=estimate,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q)
 
 
 @bp.route("/<int:application_id>", methods=["GET", "POST"])

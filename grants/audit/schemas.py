@@ -27,7 +27,9 @@ class AuditFilterSchema(ma.Schema):
 
 
 class AuditEventArgs(AuditFilterSchema, PageArgs):
-    pass
+    before_id = ma.fields.Integer(load_default=None, validate=valid_id, metadata={
+        "description": "Keyset paging: only events older than this id (send the previous page's "
+                       "`next_before_id`; `page` then counts from there). Cheap at any depth."})
 
 
 class ExportArgs(AuditFilterSchema):
@@ -76,3 +78,13 @@ class VerificationSchema(ChainVerificationSchema):
     started_at = ma.fields.DateTime(allow_none=True)
     finished_at = ma.fields.DateTime(allow_none=True)
     error = ma.fields.String(allow_none=True, metadata={"description": "why it did not finish (not a verdict)"})
+
+
+class AuditEventPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AuditEventSchema))
+    total = ma.fields.Integer(metadata={"description": "Matching events; an estimate when `total_is_estimate`."})
+    total_is_estimate = ma.fields.Boolean(metadata={
+        "description": "Over 10,000 matching events the total is the database's estimate, not a count."})
+    page = ma.fields.Integer()
+    next_before_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "`before_id` for the next (older) page; null on the last page."})

@@ -347,8 +347,12 @@ def _conditions(filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
 
 
 def events_query(filters: dict[str, Any]) -> sa.Select:
-    """Events matching ``filters`` (object_type, object_id, actor_id, action, since, until), newest first."""
-    return sa.select(AuditEvent).where(*_conditions(filters)).order_by(AuditEvent.id.desc())
+    """Events matching ``filters`` (object_type, object_id, actor_id, action, since, until; ``before_id``: older
+    than that event), newest first."""
+    conditions = _conditions(filters)
+    if filters.get("before_id") is not None:
+        conditions.append(AuditEvent.id < filters["before_id"])
+    return sa.select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
 
 
 EXPORT_FIELDS = ("id", "occurred_at", "actor_id", "actor_label", "role", "action", "object_type", "object_id",

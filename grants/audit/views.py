@@ -14,7 +14,7 @@ from grants.audit.schemas import AuditFilterSchema, ExportArgs
 from grants.audit.services import acting_role, events_query, export_chunks, head_hash, record_export
 from grants.core.db import db
 from grants.core.forms import BaseForm
-from grants.core.paging import page_of
+from grants.core.paging import bounded_count, window
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.core.validation_messages import translate_validation_message
@@ -65,7 +65,10 @@ def _load(schema: ma.Schema) -> tuple[dict, dict[str, list[str]]]:
 def index():
     filters, errors = _load(AuditFilterSchema())
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    result = page_of(events_query(filters), page, PER_PAGE)
+    query = events_query(filters)
+    total, estimate = bounded_count(query)
+    result = {"items": db.session.scalars(window(query, page, PER_PAGE)).all(), "total": total,
+              "total_is_estimate": estimate, "page": page}
     verifications.fail_stale()
     newest = verifications.newest()
     query_args = {name: request.args[name] for name in FILTER_FIELDS if request.args.get(name)}

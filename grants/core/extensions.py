@@ -11,7 +11,10 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-migrate = Migrate()
+from grants.core.search import include_name
+
+#: The SQLite full-text tables are no models: autogenerate leaves them out (``grants.core.search``).
+migrate = Migrate(include_name=include_name)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -1,6 +1,7 @@
 """The officer's dashboard of a call (DESIGN §9): applications by state, evaluation progress,
 discrepancies waiting for a third evaluator, applications short of evaluators, overdue work,
-the budget per SI stage envelope and the top of the ranking.
+the budget per SI stage envelope and the top of the ranking (aggregates and the top rows of the ranking
+computed by the database: grants.decisions.ranking.ranking_slice).
 
 It draws on evaluation (grants.evaluations.listings) and on the ranking with the committee's
 decisions (grants.decisions.ranking), so it sits above both. A fixed number of statements,
@@ -20,7 +21,7 @@ from flask_babel import gettext as _
 from grants.applications.models import Application
 from grants.calls.models import Call
 from grants.core.db import db, utcnow
-from grants.decisions.ranking import RankRow, is_ranked, ranking
+from grants.decisions.ranking import EnvelopeSummary, RankRow, is_ranked, ranking_slice
 from grants.evaluations.listings import (
     AssignmentRow,
     assignment_rows,
@@ -42,6 +43,9 @@ from grants.workflows.engine import get_definition
 
 #: Rows of the ranking's top shown per SI stage on the dashboard.
 TOP_RANKS = 5
+#: Overdue assignments, discrepancies and applications short of evaluators listed on the dashboard (the
+#: assignments page has them all).
+OVERDUE_SHOWN = LIST_SHOWN = 50
 
 
 @dataclass
@@ -85,6 +89,10 @@ class Dashboard:
     overdue: list[AssignmentRow]
     envelopes: list[Envelope]
     top: list[RankRow]
+    #: All overdue assignments (``overdue`` lists the first OVERDUE_SHOWN) and applications short of evaluators
+    #: (``short`` lists the first LIST_SHOWN).
+    overdue_total: int = 0
+    short_total: int = 0
 
     @property
     def progress_percent(self) -> int:
@@ -124,8 +132,8 @@ def _reviews_required(call: Call) -> int:
 
 
 def _discrepancies(call: Call) -> list[dict[str, Any]]:
-    """Applications waiting for a third evaluator (in the selection or at a stage gate), with the
-    submitted totals of that round and whether a third is assigned: two statements."""
+    """Applications waiting for a third evaluator (in the selection or at a stage gate; the first LIST_SHOWN),
+    with the submitted totals of that round and whether a third is assigned: two statements."""
     third_assigned = (sa.select(Assignment.id).where(Assignment.application_id == Application.id,
                                                      Assignment.gate_stage == EvaluationResult.gate_stage,
                                                      Assignment.reason == "third",
@@ -135,7 +143,7 @@ def _discrepancies(call: Call) -> list[dict[str, Any]]:
         .join(EvaluationResult, EvaluationResult.application_id == Application.id)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .where(Application.call_id == call.id, EvaluationResult.needs_third.is_(True))
-        .order_by(Application.id, EvaluationResult.gate_stage)).all()
+        .order_by(Application.id, EvaluationResult.gate_stage).limit(LIST_SHOWN)).all()
     totals: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
     if rows:
         for app_id, gate_stage, total in db.session.execute(
@@ -150,24 +158,26 @@ def _discrepancies(call: Call) -> list[dict[str, Any]]:
             for app_id, title, organisation, gate_stage, assigned in rows]
 
 
-def _overdue(call: Call) -> list[AssignmentRow]:
-    query = assignments_query(call).where(Assignment.state.in_(OPEN_STATES), Assignment.due_at < utcnow())
-    return assignment_rows(query.order_by(None).order_by(Assignment.due_at, Assignment.id))
+def _overdue(call: Call) -> tuple[list[AssignmentRow], int]:
+    """The first OVERDUE_SHOWN overdue assignments (earliest due first) and how many there are."""
+    condition = (Assignment.call_id == call.id, Assignment.state.in_(OPEN_STATES), Assignment.due_at < utcnow())
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Assignment).where(*condition))
+    if not total:
+        return [], 0
+    query = assignments_query(call).where(*condition[1:])
+    return assignment_rows(query.order_by(None).order_by(Assignment.due_at, Assignment.id).limit(OVERDUE_SHOWN)), total
 
 
-def _envelopes(call: Call, rows: list[RankRow]) -> list[Envelope]:
+def _envelopes(call: Call, summaries: list[EnvelopeSummary]) -> list[Envelope]:
     """Per SI stage: the envelope, the amount requested by scored applications, the amount the
-    ranking recommends (within the funding line) and the amount approved."""
+    ranking recommends (within the funding line) and the amount approved (aggregates of the ranking)."""
     envelopes = []
+    by_code = {s.si_stage: s for s in summaries}
     for stage in call.stages:
-        in_stage = [r for r in rows if r.si_stage == stage.si_stage]
-        scored = [r for r in in_stage if r.final_score is not None]
-        requested = sum((r.requested_amount for r in scored), Decimal("0.00"))
-        recommended = sum((r.requested_amount for r in scored if r.within_budget), Decimal("0.00"))
-        approved = sum(((r.decided_amount if r.decided_amount is not None else r.requested_amount)
-                        for r in in_stage if r.decision == "approved"), Decimal("0.00"))
+        summary = by_code.get(stage.si_stage) or EnvelopeSummary(stage.si_stage, stage.envelope)
+        requested, recommended, approved = summary.requested, summary.recommended, summary.approved
         envelope = Envelope(stage.si_stage, stage.label, stage.envelope, requested, recommended, approved,
-                            len(scored))
+                            summary.scored)
         scale = max(stage.envelope, requested, approved)
         envelope.bars = _bars([("envelope", _("Envelope"), stage.envelope),
                                ("requested", _("Requested by scored applications"), requested),
@@ -182,12 +192,14 @@ def dashboard(call: Call) -> Dashboard:
     funnel, applications = _funnel(call)
     states = _assignment_states(call)
     submitted = next((bar.value for bar in states if bar.key == "submitted"), 0)
-    rows = ranking(call)
+    top = ranking_slice(call, places=dict.fromkeys(call.stage_codes, (1, TOP_RANKS)), scored_only=True)
+    overdue, overdue_total = _overdue(call)
+    short = short_of_evaluators(call)
     return Dashboard(call=call, funnel=funnel, applications=applications, assignments=states,
                      reviews_submitted=submitted, reviews_required=_reviews_required(call),
-                     discrepancies=_discrepancies(call), short=short_of_evaluators(call), overdue=_overdue(call),
-                     envelopes=_envelopes(call, rows),
-                     top=[r for r in rows if r.rank is not None and r.rank <= TOP_RANKS])
+                     discrepancies=_discrepancies(call), short=short[:LIST_SHOWN], overdue=overdue,
+                     envelopes=_envelopes(call, top.envelopes), top=top.rows, overdue_total=overdue_total,
+                     short_total=len(short))
 
 
 def dashboard_data(board: Dashboard) -> dict[str, Any]:
@@ -202,6 +214,8 @@ def dashboard_data(board: Dashboard) -> dict[str, Any]:
         "discrepancies": board.discrepancies,
         "short": [{"application_id": s["application_id"], "title": s["title"], "assigned": s["assigned"],
                    "missing": s["missing"]} for s in board.short],
+        "overdue_total": board.overdue_total,
+        "short_total": board.short_total,
         "overdue": [{"id": row.id, "application_id": row.application_id, "evaluator_id": row.evaluator_id,
                      "evaluator": row.evaluator, "status": row.state, "due_at": row.due_at}
                     for row in board.overdue],

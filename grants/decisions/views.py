@@ -19,7 +19,7 @@ from grants.core.errors import NotFound, TransitionNotAllowed, UserInputError
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.decisions.forms import DecisionForm
-from grants.decisions.ranking import RankRow, ranking, row_for, tie_break_text
+from grants.decisions.ranking import EnvelopeSummary, RankRow, ranking_slice, shown_row, tie_break_text
 from grants.decisions.services import (
     RANKING_ROLES,
     decidable_states,
@@ -36,16 +36,32 @@ from grants.notifications.services import local_time
 bp = Blueprint("decisions", __name__)
 
 
+#: Rows of one envelope per page of the ranking page.
+PER_PAGE = 50
+
+
 @dataclass
 class Envelope:
-    """One SI stage of the ranked list: its rows and where the funding line falls."""
+    """One SI stage of the ranked list: its totals and funding line (aggregates over the whole envelope) and
+    one page of its rows."""
 
     code: str
     label: str
     amount: Any
+    summary: EnvelopeSummary
     rows: list[RankRow] = field(default_factory=list)
-    #: The funding line comes after this many scored rows (0: above the first one).
-    line_after: int = 0
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def line_after(self) -> int:
+        """The funding line comes after this rank (0: above the first one)."""
+        return self.summary.line_after
+
+    @property
+    def line_page(self) -> int:
+        """The page the funding line is drawn on."""
+        return max(self.summary.line_after - 1, 0) // PER_PAGE + 1 if self.summary.scored else 1
 
     @property
     def scored(self) -> list[RankRow]:
@@ -56,18 +72,27 @@ class Envelope:
         return [r for r in self.rows if r.rank is None]
 
 
-def envelopes(call: Call, rows: list[RankRow]) -> list[Envelope]:
-    """The call's stages in order, each with its rows (as ``ranking`` ordered them)."""
-    result = [Envelope(stage.si_stage, stage.label, stage.envelope) for stage in call.stages]
+def envelopes(call: Call, pages: dict[str, int]) -> list[Envelope]:
+    """The call's stages in order, each with its totals and the rows of its page (``pages``: page by stage
+    code, the first page otherwise): one statement whatever the number of applications (two when a page
+    asked for is past the envelope's last)."""
+    codes = list(call.stage_codes)
+
+    def window(page: int) -> tuple[int, int]:
+        return (page - 1) * PER_PAGE + 1, page * PER_PAGE
+
+    wanted = {code: max(pages.get(code, 1), 1) for code in codes}
+    found = ranking_slice(call, places={code: window(page) for code, page in wanted.items()})
+    last = {e.si_stage: max((e.rows + PER_PAGE - 1) // PER_PAGE, 1) for e in found.envelopes}
+    if any(page > last.get(code, 1) for code, page in wanted.items()):
+        wanted = {code: min(page, last.get(code, 1)) for code, page in wanted.items()}
+        found = ranking_slice(call, places={code: window(page) for code, page in wanted.items()})
+    labels = {stage.si_stage: stage.label for stage in call.stages}
+    result = [Envelope(e.si_stage, labels.get(e.si_stage, e.si_stage), e.envelope, e,
+                       page=wanted.get(e.si_stage, 1), pages=last.get(e.si_stage, 1)) for e in found.envelopes]
     by_code = {e.code: e for e in result}
-    for row in rows:
-        if row.si_stage not in by_code:
-            by_code[row.si_stage] = Envelope(row.si_stage, row.si_stage, row.envelope)
-            result.append(by_code[row.si_stage])
+    for row in found.rows:
         by_code[row.si_stage].rows.append(row)
-    for envelope in result:
-        within = [i for i, row in enumerate(envelope.scored, start=1) if row.within_budget]
-        envelope.line_after = within[-1] if within else 0
     return result
 
 
@@ -87,8 +112,11 @@ def ranking_page(call_id: int):
     call = db.session.get(Call, call_id)
     if call is None:
         raise NotFound()
-    rows = ranking(call)
-    return render_template("decisions/ranking.html", call=call, envelopes=envelopes(call, rows),
+    # ?stage=<code>&page=<n> pages through one envelope; the others show their first page.
+    stage, page = request.args.get("stage", ""), request.args.get("page", 1, type=int) or 1
+    pages = {stage: max(page, 1)} if stage in call.stage_codes else {}
+    return render_template("decisions/ranking.html", call=call,
+                           envelopes=envelopes(call, pages),
                            tie_break=tie_break_text(call), minima=lambda row: minima_titles(call, row),
                            deciding=current_user.has_role(RoleCode.COMMITTEE), decidable=decidable_states(call))
 
@@ -100,7 +128,7 @@ def decision(application_id: int):
     application = db.session.get(Application, application_id)
     if application is None:
         raise NotFound()
-    row = row_for(application.call, application.id)
+    row = shown_row(application.call, application.id)
     form = DecisionForm()
     status, error, reasons = 200, None, []
     if request.method == "POST":
@@ -123,7 +151,7 @@ def decision(application_id: int):
                 return redirect(url_for("decisions.ranking_page", call_id=application.call_id,
                                         _anchor=f"application-{application.id}"))
             application = db.session.get(Application, application_id)  # as it is now, after the rollback
-            row = row_for(application.call, application.id)
+            row = shown_row(application.call, application.id)
         else:
             status = 422
     else:

@@ -39,44 +39,46 @@ PER_PAGE = 50
 
 # --- The queue ---------------------------------------------------------------------------------
 
-def _latest_submissions() -> sa.Subquery:
-    """Per application: the latest submission round and when it was sent."""
-    return (sa.select(Submission.application_id, sa.func.max(Submission.round).label("round"),
-                      sa.func.max(Submission.submitted_at).label("submitted_at"))
-            .group_by(Submission.application_id).subquery("latest"))
+def _submitted_at() -> sa.ScalarSelect:
+    """When the application's latest submission round was sent (the index on the submissions'
+    application and time answers it without reading the snapshots)."""
+    return (sa.select(sa.func.max(Submission.submitted_at)).where(Submission.application_id == Application.id)
+            .correlate(Application).scalar_subquery())
 
 
-def _counts(latest: sa.Subquery) -> sa.Subquery:
-    """Per application, from the latest round's stored results: blocking rules failing (not
-    overridden), rules waiting for an officer, warnings."""
+def _counts(application_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Per application of the page, from the latest round's stored results: blocking rules failing (not
+    overridden), rules waiting for an officer, warnings. One statement, over the page's applications only."""
+    if not application_ids:
+        return {}
     final = sa.func.coalesce(EligibilityResult.decided_outcome, EligibilityResult.outcome)
+    latest = (sa.select(Submission.application_id, sa.func.max(Submission.round).label("round"))
+              .where(Submission.application_id.in_(application_ids))
+              .group_by(Submission.application_id).subquery("latest"))
 
     def count(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    return (sa.select(EligibilityResult.application_id,
-                      count(sa.and_(EligibilityResult.severity == Severity.BLOCKING,
-                                    final == Outcome.FAIL)).label("failed"),
-                      count(final == Outcome.MANUAL).label("undecided"),
-                      count(sa.and_(EligibilityResult.severity == Severity.WARNING,
-                                    final != Outcome.PASS)).label("warnings"))
-            .join(latest, sa.and_(latest.c.application_id == EligibilityResult.application_id,
-                                  latest.c.round == EligibilityResult.round))
-            .group_by(EligibilityResult.application_id).subquery("counts"))
+    rows = db.session.execute(
+        sa.select(EligibilityResult.application_id,
+                  count(sa.and_(EligibilityResult.severity == Severity.BLOCKING, final == Outcome.FAIL)),
+                  count(final == Outcome.MANUAL),
+                  count(sa.and_(EligibilityResult.severity == Severity.WARNING, final != Outcome.PASS)))
+        .join(latest, sa.and_(latest.c.application_id == EligibilityResult.application_id,
+                              latest.c.round == EligibilityResult.round))
+        .group_by(EligibilityResult.application_id))
+    return {app_id: (failed, undecided, warnings) for app_id, failed, undecided, warnings in rows}
 
 
 def queue_query(call_id: int | None = None) -> sa.Select:
-    """Applications waiting for the eligibility check (or for the applicant's clarification),
-    oldest submission first, each with its counts: one statement whatever their number."""
-    latest = _latest_submissions()
-    counts = _counts(latest)
-    query = (sa.select(Application, latest.c.submitted_at, sa.func.coalesce(counts.c.failed, 0),
-                       sa.func.coalesce(counts.c.undecided, 0), sa.func.coalesce(counts.c.warnings, 0))
-             .outerjoin(latest, latest.c.application_id == Application.id)
-             .outerjoin(counts, counts.c.application_id == Application.id)
+    """Applications waiting for the eligibility check (or for the applicant's clarification), oldest
+    submission first, with when they were sent; the counts of their results come per page (``_counts``)."""
+    submitted_at = _submitted_at()
+    query = (sa.select(Application, submitted_at.label("submitted_at"))
              .where(Application.state.in_(QUEUE_STATES))
-             .options(sa.orm.joinedload(Application.call), sa.orm.joinedload(Application.organisation))
-             .order_by(latest.c.submitted_at.asc().nulls_last(), Application.id.asc()))
+             .options(sa.orm.joinedload(Application.call), sa.orm.joinedload(Application.organisation),
+                      sa.orm.lazyload(Application.submissions))
+             .order_by(submitted_at.asc().nulls_last(), Application.id.asc()))
     if call_id:
         query = query.where(Application.call_id == call_id)
     return query
@@ -91,7 +93,10 @@ def queue():
     query = queue_query(call_id)
     total = db.session.execute(sa.select(sa.func.count()).select_from(
         query.with_only_columns(Application.id).order_by(None).subquery())).scalar_one()
-    rows = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
+    found = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
+    counts = _counts([application.id for application, _submitted in found])
+    rows = [(application, submitted_at, *counts.get(application.id, (0, 0, 0)))
+            for application, submitted_at in found]
     calls = db.session.scalars(sa.select(Call).where(Call.id.in_(
         sa.select(Application.call_id).where(Application.state.in_(QUEUE_STATES)))).order_by(Call.code)).all()
     return render_template("eligibility/queue.html", rows=rows, total=total, page=page, call_id=call_id,

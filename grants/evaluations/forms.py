@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput, NumberInput
@@ -91,13 +91,15 @@ def review_form(criteria: Iterable[Criterion], **kwargs) -> ReviewForm:
 
 
 class RelationForm(BaseForm):
-    """A relation with an organisation: found by its registration number, or chosen from the list."""
+    """A relation with an organisation: found on submit by its registration number or its full name (a list
+    of every organisation, tens of thousands, was too long to send)."""
 
     registration_number = StringField(
-        _l("Registration number"),
-        description=_l("The organisation's number in the Enterprise Register, or choose it from the list below."),
-        validators=[Optional(), Length(max=50, message=TOO_LONG)])
-    organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[Optional()])
+        _l("Organisation"),
+        description=_l("The organisation's registration number in the Enterprise Register, or its full name."),
+        validators=[Optional(), Length(max=300, message=TOO_LONG)])
+    #: Not shown: an organisation's id, as the list on earlier versions of the page sent it.
+    organisation_id = IntegerField(validators=[Optional()])
     description = TextAreaField(
         _l("Relation"),
         description=_l("For example: board member, employee, relative of a manager, a contract in the last three "

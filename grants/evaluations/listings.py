@@ -19,6 +19,8 @@ from flask_babel import gettext as _
 from grants.applications.models import Application
 from grants.calls.models import Call
 from grants.core.db import db, utcnow
+from grants.core.paging import bounded_count, window
+from grants.core.roles import RoleCode
 from grants.evaluations.models import (
     ACTIVE_STATES,
     OPEN_STATES,
@@ -28,9 +30,10 @@ from grants.evaluations.models import (
     Review,
 )
 from grants.evaluations.rubrics import rubric_of
-from grants.evaluations.services import EVALUATION_STATE, ROUND_STATES, evaluation_round, wanted
+from grants.evaluations.services import EVALUATION_STATE, GATE_STATE, ROUND_STATES, evaluation_round, wanted
 from grants.initiatives.stages import stage_label
-from grants.users.models import User
+from grants.organisations.models import Organisation
+from grants.users.models import Role, User, user_roles
 from grants.workflows.engine import get_definition
 
 # --- labels -------------------------------------------------------------------------------------------
@@ -90,6 +93,53 @@ def pool_query(call: Call) -> sa.Select:
 
 def pool_rows(call: Call) -> list[PoolRow]:
     return [PoolRow(*row) for row in db.session.execute(pool_query(call))]
+
+
+def pool_page(call: Call, page: int, per_page: int) -> tuple[list[PoolRow], int]:
+    """One page of the pool of ``call`` (by name) with each member's workload, and the pool's size: three
+    statements. The workload is one GROUP BY over the page's evaluators' assignments only (an index range of
+    ``(evaluator_id, state)`` per member), not over every assignment of every call."""
+    members = db.session.execute(
+        sa.select(PoolMember.user_id, User.name, User.email, User.is_active_account, PoolMember.created_at)
+        .join(User, User.id == PoolMember.user_id).where(PoolMember.call_id == call.id)
+        .order_by(User.name, User.id).limit(per_page).offset((page - 1) * per_page)).all()
+    total = db.session.execute(sa.select(sa.func.count()).select_from(PoolMember)
+                               .where(PoolMember.call_id == call.id)).scalar_one()
+    if not members:
+        return [], total
+
+    def count(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    is_open = Assignment.state.in_(OPEN_STATES)
+    workload = {evaluator_id: (open_total, in_call, submitted) for evaluator_id, open_total, in_call, submitted
+                in db.session.execute(
+                    sa.select(Assignment.evaluator_id, count(is_open),
+                              count(sa.and_(is_open, Assignment.call_id == call.id)),
+                              count(sa.and_(Assignment.state == "submitted", Assignment.call_id == call.id)))
+                    .where(Assignment.evaluator_id.in_([member.user_id for member in members]),
+                           sa.or_(is_open, Assignment.call_id == call.id))
+                    .group_by(Assignment.evaluator_id))}
+    return [PoolRow(*member, *workload.get(member.user_id, (0, 0, 0))) for member in members], total
+
+
+def pool_choices(call: Call) -> list[tuple[int, str, str]]:
+    """``(user_id, name, email)`` of the active members of the pool of ``call``, by name: one statement, no
+    workload (for choosing an evaluator)."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(PoolMember.user_id, User.name, User.email).join(User, User.id == PoolMember.user_id)
+        .where(PoolMember.call_id == call.id, User.is_active_account.is_(True)).order_by(User.name, User.id))]
+
+
+def pool_candidates(call: Call) -> list[tuple[int, str, str]]:
+    """``(user_id, name, email)`` of the active evaluators not in the pool of ``call``, by name: one
+    statement."""
+    in_pool = sa.select(PoolMember.user_id).where(PoolMember.call_id == call.id)
+    return [tuple(row) for row in db.session.execute(
+        sa.select(User.id, User.name, User.email).join(user_roles, user_roles.c.user_id == User.id)
+        .join(Role, Role.id == user_roles.c.role_id)
+        .where(Role.code == RoleCode.EVALUATOR, User.is_active_account.is_(True), User.id.not_in(in_pool))
+        .order_by(User.name, User.id))]
 
 
 def pool_item(row) -> dict[str, Any]:
@@ -216,6 +266,74 @@ def assignments_by_application(call: Call) -> list[ApplicationAssignments]:
     return list(groups.values())
 
 
+def assignment_states() -> list[str]:
+    """The states an assignment may be in (the filter of the assignments page)."""
+    return list(get_definition("assignment", 1).states)
+
+
+@dataclass
+class AssignmentsPage:
+    groups: list[ApplicationAssignments]
+    #: Assignments matching the filters (all pages).
+    total: int
+    page: int
+    per_page: int
+    #: ``total`` is the database's estimate (a very long list, see grants.core.paging.bounded_count).
+    total_is_estimate: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def assignments_page(call: Call, *, page: int, per_page: int, state: str | None = None,
+                     application_id: int | None = None) -> AssignmentsPage:
+    """One page of the assignments of ``call`` (by application, as the API lists them; filters: the
+    assignment's ``state``, one application), grouped by evaluation round of the applications on the page:
+    at most five statements whatever the size of the call. Filtered by an application, its current round is
+    shown even when nobody is assigned to it yet."""
+    conditions = [Assignment.call_id == call.id]
+    if state:
+        conditions.append(Assignment.state == state)
+    if application_id is not None:
+        conditions.append(Assignment.application_id == application_id)
+    total, is_estimate = bounded_count(sa.select(Assignment.id).where(*conditions))
+    # The page's ids first, from the assignments alone (with an index on (call_id, application_id, id) an
+    # index-only range read); then the columns of those 50 rows. One statement with the joins lets the planner
+    # walk the application index of every call.
+    ids_on_page = window(sa.select(Assignment.id).where(*conditions)
+                         .order_by(Assignment.application_id, Assignment.id), page, per_page).scalar_subquery()
+    rows = assignment_rows(assignments_query(call).where(Assignment.id.in_(ids_on_page))) if total else []
+    ids = {row.application_id for row in rows} | ({application_id} if application_id is not None else set())
+    if not ids:
+        return AssignmentsPage([], total, page, per_page, is_estimate)
+    applications = db.session.execute(
+        sa.select(Application).where(Application.call_id == call.id, Application.id.in_(ids))
+        .order_by(Application.id)).unique().scalars().all()
+    thirds = {(app_id, gate_stage) for app_id, gate_stage in db.session.execute(
+        sa.select(EvaluationResult.application_id, EvaluationResult.gate_stage)
+        .where(EvaluationResult.application_id.in_(ids), EvaluationResult.needs_third.is_(True)))}
+    rounds: dict[int, set[str]] = {}
+    for row in rows:
+        rounds.setdefault(row.application_id, set()).add(row.gate_stage)
+    groups: dict[tuple[int, str], ApplicationAssignments] = {}
+    for application in applications:
+        current = evaluation_round(application)
+        shown = set(rounds.get(application.id, set()))
+        if application.id == application_id and current is not None and not state:
+            shown.add(current)
+        for gate_stage in sorted(shown):
+            groups[(application.id, gate_stage)] = ApplicationAssignments(
+                application.id, application.title, application.organisation.name, application.si_stage,
+                application.state, (application.id, gate_stage) in thirds, gate_stage=gate_stage,
+                is_current=current == gate_stage)
+    for row in rows:
+        group = groups.get((row.application_id, row.gate_stage))
+        if group is not None:
+            group.assignments.append(row)
+    return AssignmentsPage(list(groups.values()), total, page, per_page, is_estimate)
+
+
 def assignment_item(row: AssignmentRow) -> dict[str, Any]:
     return {"id": row.id, "application_id": row.application_id, "evaluator_id": row.evaluator_id,
             "evaluator": row.evaluator, "status": row.state, "due_at": row.due_at, "overdue": row.overdue,
@@ -237,13 +355,33 @@ def assignment_of(assignment: Assignment) -> dict[str, Any]:
 
 def short_of_evaluators(call: Call) -> list[dict[str, Any]]:
     """Applications being scored (in evaluation, or at a stage gate) with fewer evaluators in that round
-    than they need (the pool had no one else free of conflicts): two statements."""
+    than they need (the pool had no one else free of conflicts), by application: three statements. The
+    selection round is counted by the database (only the short applications come back); stage gates, few
+    and with their round decided in Python, are read as before."""
     required = rubric_of(call.rubric).evaluators_required
+    active = (sa.select(sa.func.count()).select_from(Assignment)
+              .where(Assignment.application_id == Application.id, Assignment.gate_stage == "",
+                     Assignment.state.in_(ACTIVE_STATES)).correlate(Application).scalar_subquery())
+    third = sa.func.coalesce(sa.case((EvaluationResult.needs_third.is_(True), 1), else_=0), 0)
+    short = [{"application_id": app_id, "title": title, "organisation": organisation, "assigned": assigned,
+              "missing": required + extra - assigned}
+             for app_id, title, organisation, assigned, extra in db.session.execute(
+                 sa.select(Application.id, Application.title, Organisation.name, active, third)
+                 .join(Organisation, Organisation.id == Application.organisation_id)
+                 .outerjoin(EvaluationResult, sa.and_(EvaluationResult.application_id == Application.id,
+                                                      EvaluationResult.gate_stage == ""))
+                 .where(Application.call_id == call.id, Application.state == EVALUATION_STATE,
+                        active < required + third))]
     applications = db.session.execute(
-        sa.select(Application).where(Application.call_id == call.id, Application.state.in_(ROUND_STATES))
+        sa.select(Application).where(Application.call_id == call.id, Application.state == GATE_STATE)
         .order_by(Application.id)).unique().scalars().all()
-    if not applications:
-        return []
+    if applications:
+        short += _short_at_gates(applications, required)
+    return sorted(short, key=lambda item: item["application_id"])
+
+
+def _short_at_gates(applications: list[Application], required: int) -> list[dict[str, Any]]:
+    """Applications at a stage gate short of evaluators in the gate's round."""
     counts: dict[tuple[int, str], int] = {}
     thirds: set[tuple[int, str]] = set()
     ids = [application.id for application in applications]
@@ -263,7 +401,7 @@ def short_of_evaluators(call: Call) -> list[dict[str, Any]]:
     short = []
     for application in applications:
         gate_stage = evaluation_round(application)
-        if gate_stage is None or (application.state != EVALUATION_STATE and not gate_stage):
+        if not gate_stage:
             continue
         app_id, title, organisation = application.id, application.title, application.organisation.name
         assigned = counts.get((app_id, gate_stage), 0)

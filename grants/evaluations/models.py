@@ -107,6 +107,8 @@ class Assignment(TimestampMixin, db.Model):
         sa.UniqueConstraint("application_id", "evaluator_id", "gate_stage"),
         sa.Index("ix_assignments_evaluator_id_state", "evaluator_id", "state"),
         sa.Index("ix_assignments_call_id_state", "call_id", "state"),
+        # the call's assignments page, in the API's order (application, then assignment)
+        sa.Index("ix_assignments_call_id_application_id_id", "call_id", "application_id", "id"),
         sa.Index("ix_assignments_application_id", "application_id"),
         sa.CheckConstraint("state NOT IN ('accepted', 'submitted') "
                            "OR (has_conflict IS NOT NULL AND has_conflict = false)",

@@ -178,13 +178,25 @@ class ReassignForm(BaseForm):
     comment = TextAreaField(_l("Why is it reassigned?"),
                             validators=[DataRequired(_l("Say why the assignment is withdrawn.")),
                                         Length(max=2000, message=TOO_LONG)])
-    evaluator_id = SelectField(_l("New evaluator"), validators=[Optional()],
+    #: A pool member typed or picked from the page's one list of the pool (``<datalist id="pool-evaluators">``:
+    #: a ``<select>`` per open assignment repeated the whole pool on every row), as "Name (e-mail)", the
+    #: e-mail, or the user id; empty: the least loaded.
+    evaluator_id = StringField(_l("New evaluator"), validators=[Optional(), Length(max=320, message=TOO_LONG)],
                                description=_l("Leave empty to assign the least loaded evaluator free of "
-                                              "conflicts."))
+                                              "conflicts."), render_kw={"list": "pool-evaluators"})
 
     def chosen(self) -> int | None:
         value = (self.evaluator_id.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return int(value) if value.isdigit() and len(value) <= 10 else None
+
+    def chosen_email(self) -> str | None:
+        """The e-mail of the evaluator typed or picked ("Name (e-mail)" or the e-mail alone), if no id."""
+        value = (self.evaluator_id.data or "").strip()
+        if not value or value.isdigit():
+            return None
+        if value.endswith(")") and "(" in value:
+            value = value[value.rindex("(") + 1:-1]
+        return value.strip().lower() or None
 
 
 class ReturnForm(BaseForm):

@@ -8,7 +8,7 @@ staff member may read the rubric; anyone else gets 403.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
 from grants.core.i18n import current_language
+from grants.core.input_guard import MAX_ID
 from grants.core.roles import STAFF_ROLES, RoleCode
 from grants.core.security import roles_required
 from grants.evaluations import listings as board
@@ -33,6 +34,7 @@ from grants.evaluations.officer_forms import (
 )
 from grants.evaluations.rubrics import TIE_BREAKS, RubricError, rubric_of
 from grants.users.models import User
+from grants.users.services import find_user_by_email
 
 bp = Blueprint("call_evaluation", __name__, url_prefix="/calls")
 
@@ -40,6 +42,9 @@ bp = Blueprint("call_evaluation", __name__, url_prefix="/calls")
 EDITORS = CALL_EDITORS
 #: Who reads the pool, the assignments and the dashboard.
 READERS = (RoleCode.OFFICER, RoleCode.ADMIN, RoleCode.AUDITOR)
+#: Rows a page of the pool and of the assignments shows; the highest page number asked for.
+PER_PAGE = 50
+MAX_PAGE = 100_000
 
 
 def _call(call_id: int) -> Call:
@@ -113,16 +118,26 @@ def save_rubric(call_id: int):
 
 # --- the evaluator pool ---------------------------------------------------------------------------------
 
+def _page() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def _pages(total: int) -> int:
+    return max((total + PER_PAGE - 1) // PER_PAGE, 1)
+
+
 def _pool_page(call: Call, form: PoolAddForm | None = None, status: int = 200):
-    members = board.pool_rows(call)
-    in_pool = {member.user_id for member in members}
-    candidates = [user for user in services.evaluators() if user.id not in in_pool and user.is_active_account]
+    page = _page()
+    members, total = board.pool_page(call, page, PER_PAGE)
+    may_change = _may_change()
+    candidates = board.pool_candidates(call) if may_change else []
     if form is None:
         form = PoolAddForm(formdata=None)
-    form.user_id.choices = [(0, _("Choose an evaluator"))] + [(u.id, f"{u.name} ({u.email})") for u in candidates]
+    form.user_id.choices = [(0, _("Choose an evaluator"))] + [(id_, f"{name} ({email})")
+                                                             for id_, name, email in candidates]
     return render_template("evaluations/officer_evaluators.html", call=call, members=members, form=form,
-                           candidates=candidates, may_change=_may_change(), confirm=ConfirmForm(formdata=None),
-                           section="evaluators"), status
+                           candidates=candidates, may_change=may_change, confirm=ConfirmForm(formdata=None),
+                           total=total, page=page, pages=_pages(total), section="evaluators"), status
 
 
 @bp.get("/<int:call_id>/evaluators")
@@ -171,14 +186,32 @@ def remove_evaluator(call_id: int, user_id: int):
 
 # --- assignments ----------------------------------------------------------------------------------------
 
-def _pool_choices(call: Call) -> list[tuple[str, str]]:
-    return [("", _("The least loaded free evaluator"))] + [
-        (str(member.user_id), f"{member.name} ({member.email})") for member in board.pool_rows(call)
-        if member.is_active]
+def _pool_choices(call: Call) -> list[tuple[int, str]]:
+    """The active pool members, offered once per page (a datalist) to every reassignment form."""
+    return [(user_id, f"{name} ({email})") for user_id, name, email in board.pool_choices(call)]
 
 
-def _assignments_page(call: Call, *, forms: dict[str, object] | None = None, status: int = 200):
-    groups = board.assignments_by_application(call)
+def _filters() -> dict[str, object]:
+    """The assignments page's filters from the query string; a value it does not know is left out."""
+    state = (request.args.get("state") or "").strip()
+    application_id = request.args.get("application_id", type=int)
+    return {"state": state if state in board.assignment_states() else None,
+            "application_id": application_id if application_id is not None and 1 <= application_id <= MAX_ID
+            else None}
+
+
+def _assignments_url(call_id: int, application_id: int) -> str:
+    """Back to the application's assignments (the list is paged: its own filter finds it on any page)."""
+    return url_for("call_evaluation.assignments", call_id=call_id, application_id=application_id,
+                   _anchor=f"app-{application_id}")
+
+
+def _assignments_page(call: Call, *, forms: dict[str, object] | None = None, status: int = 200,
+                      filters: dict[str, object] | None = None):
+    filters = _filters() if filters is None else filters
+    page = _page()
+    listing = board.assignments_page(call, page=page, per_page=PER_PAGE, **filters)
+    groups = listing.groups
     may_change = _may_change()
     choices = _pool_choices(call) if may_change else []
     reassign_forms: dict[int, ReassignForm] = {}
@@ -188,15 +221,17 @@ def _assignments_page(call: Call, *, forms: dict[str, object] | None = None, sta
         for group in groups:
             for row in group.assignments:
                 if row.is_open:
-                    form = forms.get(f"reassign-{row.id}") or ReassignForm(formdata=None, prefix=f"r{row.id}")
-                    form.evaluator_id.choices = [c for c in choices if c[0] != str(row.evaluator_id)]
-                    reassign_forms[row.id] = form
+                    reassign_forms[row.id] = (forms.get(f"reassign-{row.id}")
+                                              or ReassignForm(formdata=None, prefix=f"r{row.id}"))
                 elif row.state == "submitted" and group.in_evaluation:
                     return_forms[row.id] = forms.get(f"return-{row.id}") or ReturnForm(formdata=None,
                                                                                       prefix=f"b{row.id}")
+    states = [(code, board.assignment_state_label(code)) for code in board.assignment_states()]
     return render_template("evaluations/officer_assignments.html", call=call, groups=groups,
                            may_change=may_change, reassign_forms=reassign_forms, return_forms=return_forms,
                            confirm=ConfirmForm(formdata=None), short=board.short_of_evaluators(call),
+                           choices=choices, filters=filters, states=states, total=listing.total,
+                           total_is_estimate=listing.total_is_estimate, page=page, pages=listing.pages,
                            section="assignments"), status
 
 
@@ -235,21 +270,29 @@ def _assignment(call: Call, assignment_id: int) -> Assignment:
     return assignment
 
 
+def _only(assignment: Assignment) -> dict[str, object]:
+    """The filters showing ``assignment`` again (a refused form on its own application's list)."""
+    return {"state": None, "application_id": assignment.application_id}
+
+
 @bp.post("/<int:call_id>/assignments/<int:assignment_id>/reassign")
 @roles_required(*EDITORS)
 def reassign(call_id: int, assignment_id: int):
     call = _call(call_id)
     assignment = _assignment(call, assignment_id)
     form = ReassignForm(prefix=f"r{assignment_id}")
-    form.evaluator_id.choices = [c for c in _pool_choices(call) if c[0] != str(assignment.evaluator_id)]
-    form.evaluator_id.validate_choice = False  # the service checks the evaluator chosen
     if not form.validate_on_submit():
-        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422)
-    chosen = form.chosen()
-    evaluator = db.session.get(User, chosen) if chosen is not None else None
-    if chosen is not None and evaluator is None:
+        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422,
+                                     filters=_only(assignment))
+    # the service checks the evaluator chosen (in the pool, active, free of conflicts)
+    chosen, email = form.chosen(), form.chosen_email()
+    evaluator = (db.session.get(User, chosen) if chosen is not None
+                 else find_user_by_email(email) if email
+                 else None)
+    if (chosen is not None or email) and evaluator is None:
         form.evaluator_id.errors = [_("Choose an active evaluator.")]
-        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422)
+        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422,
+                                     filters=_only(assignment))
     if assignment.state not in OPEN_STATES:
         flash(_("Only an open assignment can be reassigned."), "error")
         return redirect(url_for("call_evaluation.assignments", call_id=call_id))
@@ -259,7 +302,8 @@ def reassign(call_id: int, assignment_id: int):
         db.session.rollback()
         call = _call(call_id)
         form.evaluator_id.errors = [m for messages in error.fields.values() for m in messages] or [str(error)]
-        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422)
+        return _assignments_page(call, forms={f"reassign-{assignment_id}": form}, status=422,
+                                     filters=_only(assignment))
     except GrantsError as error:
         flash(_failed(error), "error")
         return redirect(url_for("call_evaluation.assignments", call_id=call_id))
@@ -270,7 +314,7 @@ def reassign(call_id: int, assignment_id: int):
     else:
         flash(_("The assignment was withdrawn, but no other evaluator in the pool is free of conflicts. Add "
                 "evaluators to the pool and assign again."), "error")
-    return redirect(url_for("call_evaluation.assignments", call_id=call_id, _anchor=f"app-{assignment.application_id}"))
+    return redirect(_assignments_url(call_id, assignment.application_id))
 
 
 @bp.post("/<int:call_id>/assignments/<int:assignment_id>/return")
@@ -280,7 +324,8 @@ def return_review(call_id: int, assignment_id: int):
     assignment = _assignment(call, assignment_id)
     form = ReturnForm(prefix=f"b{assignment_id}")
     if not form.validate_on_submit():
-        return _assignments_page(call, forms={f"return-{assignment_id}": form}, status=422)
+        return _assignments_page(call, forms={f"return-{assignment_id}": form}, status=422,
+                                 filters=_only(assignment))
     try:
         services.return_review(assignment, current_user, form.comment.data.strip())
     except GrantsError as error:
@@ -289,4 +334,4 @@ def return_review(call_id: int, assignment_id: int):
     application_id = assignment.application_id
     db.session.commit()
     flash(_("The review was returned to the evaluator for correction."), "success")
-    return redirect(url_for("call_evaluation.assignments", call_id=call_id, _anchor=f"app-{application_id}"))
+    return redirect(_assignments_url(call_id, application_id))

@@ -197,10 +197,11 @@ def relations_of(user: User) -> list[Relation]:
 
 
 def declare_relation(user: User, organisation_id: int | None, description: str,
-                     registration_number: str | None = None) -> Relation:
+                     registration_number: str | None = None, *, or_name: bool = False) -> Relation:
     """An evaluator's standing declaration: never assign me this organisation's applications. The
     organisation is given by id, or by registration number (a Latvian one first, should two
-    countries share the number)."""
+    countries share the number); with ``or_name`` (the page's one text input) the text may also be the
+    organisation's full name (any case), if no other organisation has it."""
     description = (description or "").strip()
     errors: dict[str, list[str]] = {}
     number = (registration_number or "").strip()
@@ -208,7 +209,19 @@ def declare_relation(user: User, organisation_id: int | None, description: str,
         organisation_id = db.session.scalar(
             sa.select(Organisation.id).where(Organisation.registration_number == number)
             .order_by(Organisation.country != "LV", Organisation.id).limit(1))
-        if organisation_id is None:
+        if organisation_id is None and or_name:
+            named = db.session.scalars(
+                sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == number.lower())
+                .order_by(Organisation.id).limit(2)).all()
+            if len(named) > 1:
+                errors["registration_number"] = [_("Several organisations have this name: enter the "
+                                                   "registration number.")]
+            elif named:
+                organisation_id = named[0]
+            else:
+                errors["registration_number"] = [_("No organisation with this registration number or name is "
+                                                   "registered.")]
+        elif organisation_id is None:
             errors["registration_number"] = [_("No organisation with this registration number is registered.")]
     organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     if organisation is None and not errors:

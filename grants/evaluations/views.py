@@ -40,7 +40,6 @@ from grants.evaluations.services import (
     submit_review,
 )
 from grants.initiatives.stages import stage_label
-from grants.organisations.models import Organisation
 
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
 
@@ -276,12 +275,7 @@ def review(assignment_id: int):
 # --- Declared relations ------------------------------------------------------------------------
 
 def _relation_form(**kwargs) -> RelationForm:
-    form = RelationForm(**kwargs)
-    organisations = db.session.execute(sa.select(Organisation.id, Organisation.name, Organisation.registration_number)
-                                       .order_by(Organisation.name, Organisation.id)).all()
-    form.organisation_id.choices = [(0, "—")] + [(o.id, f"{o.name} ({o.registration_number})")
-                                                  for o in organisations]
-    return form
+    return RelationForm(**kwargs)
 
 
 def _relations_page(form: RelationForm, status: int = 200):
@@ -300,11 +294,12 @@ def relations():
         return _relations_page(form, 422)
     try:
         relation = declare_relation(current_user, form.organisation_id.data or None, form.description.data or "",
-                                    registration_number=form.registration_number.data)
+                                    registration_number=form.registration_number.data, or_name=True)
     except UserInputError as refused:
         db.session.rollback()
         for key, messages in refused.fields.items():
-            target = form._fields.get(key, form.description)
+            # the organisation is named in the one text input (its id is no longer a field of the page)
+            target = form.registration_number if key == "organisation_id" else form._fields.get(key, form.description)
             target.errors = list(target.errors) + messages
         return _relations_page(form, refused.status)
     db.session.commit()

@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from grants.applications.models import Application
+from grants.applications.search import matching_ids
 from grants.calls.models import Call
 from grants.core.db import Money, db
 from grants.decisions.models import Decision, Outcome
@@ -104,9 +106,15 @@ def _payments() -> sa.Subquery:
 
 
 def _decided() -> sa.Subquery:
-    latest = sa.select(sa.func.max(Decision.id)).where(Decision.outcome == Outcome.APPROVED).group_by(
-        Decision.application_id)
-    return sa.select(Decision.application_id, Decision.amount).where(Decision.id.in_(latest)).subquery("decided")
+    """The approval in force of each approved application: its newest approving decision, found as the one
+    with no newer approving decision on the same application (the decisions' application index), not as the
+    maximum of every application's decisions grouped first (0.1 s at 50,000 decisions, on every page)."""
+    newer = aliased(Decision, name="newer_approval")
+    return (sa.select(Decision.application_id, Decision.amount)
+            .where(Decision.outcome == Outcome.APPROVED,
+                   ~sa.exists().where(newer.application_id == Decision.application_id,
+                                      newer.outcome == Outcome.APPROVED, newer.id > Decision.id))
+            .subquery("decided"))
 
 
 def grants_query(user, *, call_id: int | None = None, state: str | None = None, si_stage: str | None = None,
@@ -144,10 +152,12 @@ def grants_query(user, *, call_id: int | None = None, state: str | None = None, 
     if overdue:
         query = query.where(Application.id.in_(overdue_dues(today or date.today()).with_only_columns(
             ReportDue.application_id)))
-    if q:
-        pattern = f"%{q.strip()}%"
-        query = query.where(sa.or_(Application.title.ilike(pattern), Organisation.name.ilike(pattern),
-                                   GrantAgreement.number.ilike(pattern)))
+    if q and q.strip():
+        # The words of the title, the organisation's name and the initiative's title (full-text index), or
+        # a piece of the agreement number as typed.
+        escaped = q.strip().replace("/", "//").replace("%", "/%").replace("_", "/_")
+        query = query.where(sa.or_(Application.id.in_(matching_ids(q)),
+                                   GrantAgreement.number.ilike(f"%{escaped}%", escape="/")))
     return query
 
 

@@ -29,8 +29,9 @@ class GrantListArgs(PageArgs):
     state = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     si_stage = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     overdue = ma.fields.Boolean(load_default=False, metadata={"description": "Only grants with an overdue report."})
-    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200),
-                         metadata={"description": "Text in the title, organisation or agreement number."})
+    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200), metadata={
+        "description": "Words of the title, the organisation's name or the initiative's title (the last as a "
+                       "prefix), or a piece of the agreement number."})
 
 
 class GrantItemSchema(ma.Schema):

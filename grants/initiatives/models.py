@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grants.core import search
 from grants.core.codes import REGION_LABELS, Region, label
 from grants.core.db import JSONType, TimestampMixin, db, str_enum
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
@@ -31,6 +32,9 @@ class Initiative(TimestampMixin, db.Model):
     #: Target group codes or short names.
     target_groups: Mapped[list[str]] = mapped_column(JSONType, default=list)
     region: Mapped[Region | None] = mapped_column(str_enum(Region, "region"))
+    #: The folded words of the title, the description and the organisation's name: what the registry's
+    #: search reads (``grants.core.search``); kept by ``grants.initiatives.search`` at every flush.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="", deferred=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     #: The initiative's :class:`~grants.applications.models.Application` rows. Applications sit
@@ -38,7 +42,8 @@ class Initiative(TimestampMixin, db.Model):
     applications = relationship("Application", back_populates="initiative")
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (sa.Index("ix_initiatives_current_stage", "current_stage"),)
+    __table_args__ = (sa.Index("ix_initiatives_current_stage", "current_stage"),
+                      search.pg_index("ix_initiatives_search"))
 
     @property
     def stage_label(self) -> str:
@@ -51,3 +56,6 @@ class Initiative(TimestampMixin, db.Model):
 
 
 protect_state(Initiative.current_stage)
+
+# The search text is kept at every flush (imported here so it is whenever the models are).
+from grants.initiatives import search as _search  # noqa: E402,F401

@@ -54,8 +54,10 @@ from grants.decisions.models import Decision, Outcome
 from grants.grants_mgmt.awards import STAGE_GATED, tranche_amounts
 from grants.grants_mgmt.models import GrantAgreement
 from grants.initiatives.models import Initiative
+from grants.initiatives.search import matches as initiative_matches
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS, stage_label
 from grants.organisations.models import Organisation
+from grants.registry.cache import kept_while_unchanged
 
 #: Initiatives on one page of the registry.
 PER_PAGE = 20
@@ -77,10 +79,11 @@ EXPORT_BATCH = 500
 RIGA = ZoneInfo("Europe/Riga")
 CURRENCY = "EUR"
 
-# --- text: search folding and masking ---------------------------------------------------------------
+# --- text: folding (for the order by title) and masking -----------------------------------------------
+# The search itself is full-text (``grants.initiatives.search``, ``grants.core.search``).
 
-#: Latvian (and Latgalian) letters with diacritics, both cases, and their plain letter: the search
-#: matches "sociala" and "sociālā" alike.
+#: Latvian (and Latgalian) letters with diacritics, both cases, and their plain letter: the order by
+#: title puts "Ābols" among the a's.
 _FOLDS = {"ā": "a", "č": "c", "ē": "e", "ģ": "g", "ī": "i", "ķ": "k", "ļ": "l", "ņ": "n", "ō": "o", "ŗ": "r",
           "š": "s", "ū": "u", "ž": "z"}
 _FOLDS.update({src.upper(): dst for src, dst in list(_FOLDS.items())})
@@ -88,8 +91,6 @@ _FOLD_TABLE = str.maketrans(_FOLDS)
 _FOLD_FROM, _FOLD_TO = "".join(_FOLDS), "".join(_FOLDS.values())
 #: The SQLite function doing :func:`fold` (registered on each connection below).
 SQLITE_FOLD = "registry_fold"
-#: The escape character of LIKE patterns (a slash: a backslash needs quoting differently per database).
-_ESCAPE = "/"
 
 
 def fold(text: str) -> str:
@@ -128,40 +129,6 @@ def _folded(column) -> sa.ColumnElement:
     if db.session.get_bind().dialect.name == "sqlite":
         return getattr(sa.func, SQLITE_FOLD)(column)
     return sa.func.translate(sa.func.lower(column), _FOLD_FROM, _FOLD_TO)
-
-
-#: Per plain letter, the letters with diacritics that fold to it (both cases).
-_VARIANTS: dict[str, str] = defaultdict(str)
-for _source, _target in _FOLDS.items():
-    _VARIANTS[_target] += _source
-
-
-def _regex(text: str) -> str:
-    """A PostgreSQL regular expression (for the case-insensitive ``~*``) matching ``text`` the way the fold
-    does: each plain letter also matches its letters with diacritics; anything else literally."""
-    parts = []
-    for char in fold(text):
-        if char in _VARIANTS:
-            parts.append(f"[{char}{_VARIANTS[char]}]")
-        elif char.isalnum() or char == " ":
-            parts.append(char)
-        else:
-            parts.append("\\" + char)
-    return "".join(parts)
-
-
-def _matches(column, text: str) -> sa.ColumnElement:
-    """``column`` contains ``text``, whatever the case and the Latvian diacritics. PostgreSQL: a regular
-    expression on the column as stored (folding every row with translate costs ten times more); SQLite:
-    LIKE on the folded column."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column.op("~*")(_regex(text))
-    return _folded(column).like(_like_pattern(text), escape=_ESCAPE)
-
-
-def _like_pattern(text: str) -> str:
-    escaped = fold(text).replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
-    return f"%{escaped}%"
 
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -287,9 +254,8 @@ FACETS = ("si_stage", "theme", "target_group", "region", "organisation_id", "yea
 def _conditions(filters: Filters, skip: str | None = None) -> list[sa.ColumnElement]:
     """WHERE conditions on a select from initiatives joined with their organisations."""
     conditions: list[sa.ColumnElement] = []
-    if filters.q:
-        conditions.append(sa.or_(*(_matches(column, filters.q) for column in
-                                   (Initiative.title, Organisation.name, Initiative.description))))
+    if filters.q:  # the words of the title, the organisation's name and the description (full-text index)
+        conditions.append(initiative_matches(filters.q))
     if filters.si_stage and skip != "si_stage":
         conditions.append(Initiative.current_stage == filters.si_stage)
     if filters.theme and skip != "theme":
@@ -506,6 +472,7 @@ class Page:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
+@kept_while_unchanged
 def registry_page(filters: Filters, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """One page of the funded initiatives matching ``filters`` and how many match in all: the page's ids
     and the count in one statement (narrow rows sorted), then the page's rows and details by id. Five
@@ -553,6 +520,7 @@ class Option:
     count: int
 
 
+@kept_while_unchanged
 def facets(filters: Filters) -> dict[str, list[Option]]:
     """For each filter, its values with the number of initiatives each would show, the other filters (and
     the search) applied: one statement, the funded initiatives read once into a common table."""
@@ -854,6 +822,7 @@ def _at_scaling(year: int, tables: _Tables) -> sa.CompoundSelect:
                sa.cast(Initiative.id, sa.String).not_in(moved_later)))
 
 
+@kept_while_unchanged
 def overview(year: int) -> Overview:
     """The SI ecosystem in ``year`` beside the year before: initiatives funded for the first time, those
     that advanced an SI stage, those at scaling; the support decided by SI stage, theme, planning region
