@@ -188,3 +188,21 @@ def test_only_administrators_see_the_people(client, session):
     assert client.get("/admin/people/").status_code == 403
     assert client.get(f"/admin/people/{officer.id}").status_code == 403
     assert client.get(f"/admin/people/{officer.id}/personal-data.json").status_code == 403
+
+
+def test_the_people_list_does_not_grow_its_statements_with_the_people(client, session, count_queries):
+    admin = make_user("admin", email="admin-count@example.lv")
+    login(client, admin)
+
+    def statements() -> int:
+        with count_queries() as counter:
+            assert client.get("/admin/people/").status_code == 200
+        return counter.count
+
+    for number in range(3):
+        make_user("officer", email=f"few-{number}@example.lv")
+    few = statements()
+    for number in range(20):
+        make_user("officer", email=f"many-{number}@example.lv")
+    session.flush()
+    assert statements() == few

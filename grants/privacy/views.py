@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from grants.core.db import db
 from grants.core.errors import GrantsError, PermissionDenied
@@ -54,7 +55,8 @@ def my_data():
 @roles_required(RoleCode.ADMIN)
 def people():
     form = PeopleFilterForm(request.args)
-    query = sa.select(User).order_by(User.id)
+    # the two-step column of each row: loaded with the page, not one statement per person
+    query = sa.select(User).options(selectinload(User.two_factor)).order_by(User.id)
     if form.validate() and form.q.data:
         text = form.q.data.strip().lower()
         query = query.where(sa.or_(User.email.contains(text, autoescape=True),
