@@ -247,14 +247,24 @@ def assignments_by_application(call: Call) -> list[ApplicationAssignments]:
     thirds = {(app_id, gate_stage) for app_id, gate_stage in db.session.execute(
         sa.select(EvaluationResult.application_id, EvaluationResult.gate_stage)
         .where(EvaluationResult.call_id == call.id, EvaluationResult.needs_third.is_(True)))}
-    rows = assignment_rows(assignments_query(call))
+    return _grouped(applications, assignment_rows(assignments_query(call)), thirds,
+                    with_current=lambda application: True)
+
+
+def _grouped(applications, rows, thirds, *, with_current) -> list[ApplicationAssignments]:
+    """The assignment ``rows`` in one group per application and evaluation round they belong to, in the
+    applications' order; an application's current round gets a group of its own, even when nobody is assigned
+    to it yet, where ``with_current(application)`` says so."""
     rounds: dict[int, set[str]] = {}
     for row in rows:
         rounds.setdefault(row.application_id, set()).add(row.gate_stage)
     groups: dict[tuple[int, str], ApplicationAssignments] = {}
     for application in applications:
         current = evaluation_round(application)
-        for gate_stage in sorted(rounds.get(application.id, set()) | ({current} if current is not None else set())):
+        shown = set(rounds.get(application.id, set()))
+        if current is not None and with_current(application):
+            shown.add(current)
+        for gate_stage in sorted(shown):
             groups[(application.id, gate_stage)] = ApplicationAssignments(
                 application.id, application.title, application.organisation.name, application.si_stage,
                 application.state, (application.id, gate_stage) in thirds, gate_stage=gate_stage,
@@ -313,25 +323,9 @@ def assignments_page(call: Call, *, page: int, per_page: int, state: str | None 
     thirds = {(app_id, gate_stage) for app_id, gate_stage in db.session.execute(
         sa.select(EvaluationResult.application_id, EvaluationResult.gate_stage)
         .where(EvaluationResult.application_id.in_(ids), EvaluationResult.needs_third.is_(True)))}
-    rounds: dict[int, set[str]] = {}
-    for row in rows:
-        rounds.setdefault(row.application_id, set()).add(row.gate_stage)
-    groups: dict[tuple[int, str], ApplicationAssignments] = {}
-    for application in applications:
-        current = evaluation_round(application)
-        shown = set(rounds.get(application.id, set()))
-        if application.id == application_id and current is not None and not state:
-            shown.add(current)
-        for gate_stage in sorted(shown):
-            groups[(application.id, gate_stage)] = ApplicationAssignments(
-                application.id, application.title, application.organisation.name, application.si_stage,
-                application.state, (application.id, gate_stage) in thirds, gate_stage=gate_stage,
-                is_current=current == gate_stage)
-    for row in rows:
-        group = groups.get((row.application_id, row.gate_stage))
-        if group is not None:
-            group.assignments.append(row)
-    return AssignmentsPage(list(groups.values()), total, page, per_page, is_estimate)
+    groups = _grouped(applications, rows, thirds,
+                      with_current=lambda application: application.id == application_id and not state)
+    return AssignmentsPage(groups, total, page, per_page, is_estimate)
 
 
 def assignment_item(row: AssignmentRow) -> dict[str, Any]:
