@@ -79,7 +79,6 @@ def revoke_current_token():
 @blp.response(200, UserSchema)
 @authenticated()
 def me():
-    db.session.commit()  # token last-used time
     return current_user
 
 

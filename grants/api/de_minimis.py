@@ -105,7 +105,6 @@ blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTEN
 def list_aid(args):
     """The register, newest first, optionally of one registration number (officers, finance, auditors)."""
     result = page_of(aid_query(args["registration_number"]), args["page"], args["per_page"])
-    db.session.commit()  # token last-used time
     return result
 
 

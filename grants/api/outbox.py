@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from grants.api.common import BEARER, authenticated
-from grants.core.db import db
 from grants.core.paging import page_of, page_schema
 from grants.core.roles import RoleCode
 from grants.notifications.schemas import OutboxArgs, OutboxMessageSchema
@@ -24,5 +23,4 @@ OUTBOX_ROLES = (RoleCode.ADMIN, RoleCode.OFFICER)
 def list_messages(args):
     """Outbox messages, newest first; ``status`` is ``pending``, ``sent`` or ``failed``."""
     result = page_of(messages_query(args.get("status")), args["page"], args["per_page"])
-    db.session.commit()  # token last-used time
     return result

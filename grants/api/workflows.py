@@ -20,7 +20,6 @@ blp = Blueprint("api_workflows", __name__, description="Workflow definitions and
 def list_workflows():
     """Every loaded workflow definition, by name and version, with its number of states and transitions."""
     result = workflow_summaries()
-    db.session.commit()  # token last-used time
     return result
 
 

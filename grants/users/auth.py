@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
 from grants.core.auth import is_api_request
-from grants.core.db import db, utcnow
+from grants.core.db import db
 from grants.core.errors import AuthenticationRequired
 from grants.users.models import User
-from grants.users.services import user_for_token
+from grants.users.services import note_token_use, user_for_token
 
 
 def configure_login(login_manager: LoginManager) -> None:
@@ -39,7 +39,7 @@ def configure_login(login_manager: LoginManager) -> None:
             return None
         user, record = found
         g.api_token = record
-        record.last_used_at = utcnow()
+        note_token_use(record)
         return user
 
     @login_manager.unauthorized_handler

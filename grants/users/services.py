@@ -182,6 +182,33 @@ def user_for_token(token: str) -> tuple[User, ApiToken] | None:
     return record.user, record
 
 
+#: A token's last use is written at most this often: a write on every API request would turn each read into a
+#: write (and, on SQLite, queue every reader behind the write lock).
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def note_token_use(record: ApiToken) -> None:
+    """Record that ``record`` is being used now, in a short transaction of its own at the start of the request
+    (at most once per :data:`TOKEN_USE_RESOLUTION`): the request's own work, often read only, then neither
+    commits for it nor has the rows it loaded expired by such a commit.
+
+    The token was only read so far; that read is ended first, so the write begins a transaction of its own
+    (on SQLite it waits for the write lock rather than failing on the read's older snapshot). Should the
+    session already hold changes (nothing does before the account is known), the time is set on the record
+    and goes with them instead."""
+    now = utcnow()
+    if record.last_used_at is not None and now - record.last_used_at < TOKEN_USE_RESOLUTION:
+        return
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        record.last_used_at = now
+        return
+    token_id = record.id
+    session.rollback()
+    session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    session.commit()
+
+
 def revoke_token(record: ApiToken) -> None:
     if record.revoked_at is None:
         record.revoked_at = utcnow()
