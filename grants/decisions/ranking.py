@@ -19,8 +19,6 @@ the envelopes' totals instead (``ranking_slice``: the same walk done by the data
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +28,7 @@ import sqlalchemy as sa
 from grants.applications.models import Application, Submission
 from grants.calls.models import Call, CallStage
 from grants.core.db import Money, db
+from grants.core.kept import Kept
 from grants.decisions.models import Decision
 from grants.evaluations.models import Assignment, EvaluationResult, Review
 from grants.evaluations.rubrics import TIE_BREAKS, rubric_of
@@ -394,8 +393,9 @@ def _direct_slice(call: Call, *, places: dict[str, tuple[int, int]] | None = Non
 CACHE_FROM = 2_000
 #: Calls kept per process.
 CACHE_CALLS = 8
-_ordered_lists: OrderedDict[tuple, tuple[list[EnvelopeSummary], list[tuple]]] = OrderedDict()
-_ordered_lists_lock = threading.Lock()
+# Handed out as a new list of copied envelopes (callers may change them) and the same ordered rows: tuples of
+# immutable values, never changed.
+_ordered_lists = Kept(CACHE_CALLS, share=lambda kept: ([replace(e) for e in kept[0]], kept[1]))
 
 
 def _fingerprint(call: Call) -> tuple:
@@ -419,7 +419,7 @@ def _fingerprint(call: Call) -> tuple:
     row = db.session.execute(sa.select(apps, results, decisions).select_from(
         apps.join(results, sa.true()).join(decisions, sa.true()))).one()
     envelopes = tuple((stage.si_stage, stage.envelope) for stage in call.stages)
-    return (str(db.engine.url), call.id, tuple(row), envelopes, rubric_of(call.rubric).tie_break)
+    return (call.id, tuple(row), envelopes, rubric_of(call.rubric).tie_break)
 
 
 def _order_whole_call(call: Call) -> tuple[list[EnvelopeSummary], list[tuple]]:
@@ -463,17 +463,7 @@ def _order_whole_call(call: Call) -> tuple[list[EnvelopeSummary], list[tuple]]:
 
 
 def _cached_order(call: Call, key: tuple) -> tuple[list[EnvelopeSummary], list[tuple]]:
-    with _ordered_lists_lock:
-        found = _ordered_lists.get(key)
-        if found is not None:
-            _ordered_lists.move_to_end(key)
-    if found is None:
-        found = _order_whole_call(call)
-        with _ordered_lists_lock:
-            _ordered_lists[key] = found
-            while len(_ordered_lists) > CACHE_CALLS:
-                _ordered_lists.popitem(last=False)
-    return found
+    return _ordered_lists.get(call.id, key, lambda: _order_whole_call(call))
 
 
 def _cached_slice(call: Call, key: tuple, *, places, span, si_stage, scored_only) -> RankingSlice:
@@ -527,7 +517,7 @@ def ranking_slice(call: Call, *, places: dict[str, tuple[int, int]] | None = Non
     ``si_stage``): two statements for a small call (the fingerprint, then the slice), two for a large call whose
     order is kept (the fingerprint, then the page's rows), three when it has to be ordered again."""
     key = _fingerprint(call)
-    if key[2][0] < CACHE_FROM:
+    if key[1][0] < CACHE_FROM:
         return _direct_slice(call, places=places, span=span, si_stage=si_stage, scored_only=scored_only)
     return _cached_slice(call, key, places=places, span=span, si_stage=si_stage, scored_only=scored_only)
 
@@ -537,7 +527,7 @@ def shown_row(call: Call, application_id: int) -> RankRow | None:
     decision page: a large call's kept order (see ``ranking_slice``) is looked up rather than ordered again on
     every read; a small call is walked (``row_for``). Deciding itself (the guard) walks with ``row_for``."""
     key = _fingerprint(call)
-    if key[2][0] < CACHE_FROM:
+    if key[1][0] < CACHE_FROM:
         return row_for(call, application_id)
     _envelopes, ordered = _cached_order(call, key)
     found = next((row for row in ordered if row[0] == application_id), None)

@@ -11,17 +11,14 @@ computed, keyed by a fingerprint of the database read in one statement on every 
 - the number and newest id of the decisions, the agreements and the initiatives: what makes an initiative
   funded, and what it is worth, even when written without an event (data loaded in bulk, test factories).
 
-Answers are kept only once the chain has an event (an empty chain's head is the same in every database), and
-only those of the newest fingerprint: a change drops them all. At most ``MAX_ENTRIES`` answers are kept (a
-search's text is part of the key); the oldest go first. Callers receive a copy, never the kept object.
+Answers are kept (grants.core.kept) only once the chain has an event (an empty chain's head is the same in every
+database), each with the fingerprint it was computed under. At most ``MAX_ENTRIES`` answers are kept (a search's
+text is part of the key); the least recently used go first. Callers receive a copy, never the kept object.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,6 +28,7 @@ from flask import g, has_request_context
 from grants.audit.models import AuditHead
 from grants.core.db import db
 from grants.core.i18n import current_language
+from grants.core.kept import Kept
 from grants.decisions.models import Decision
 from grants.grants_mgmt.models import GrantAgreement
 from grants.initiatives.models import Initiative
@@ -40,15 +38,7 @@ MAX_ENTRIES = 256
 
 T = TypeVar("T")
 
-_guard = threading.Lock()
-#: Per database: (fingerprint, answers by key).
-_kept: dict[tuple[str, int], tuple[tuple, OrderedDict]] = {}
-
-
-def _database() -> tuple[str, int]:
-    bind = db.session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    return str(engine.url), id(engine)
+_kept = Kept(MAX_ENTRIES)
 
 
 def fingerprint() -> tuple | None:
@@ -78,25 +68,7 @@ def kept_while_unchanged(function: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        state = _request_fingerprint()
-        if state is None:
-            return function(*args, **kwargs)
-        database = _database()
         key = (function.__name__, current_language(), args, tuple(sorted(kwargs.items())))
-        with _guard:
-            kept = _kept.get(database)
-            if kept is not None and kept[0] == state and key in kept[1]:
-                kept[1].move_to_end(key)
-                return copy.deepcopy(kept[1][key])
-        answer = function(*args, **kwargs)
-        with _guard:
-            kept = _kept.get(database)
-            if kept is None or kept[0] != state:
-                kept = (state, OrderedDict())
-                _kept[database] = kept
-            kept[1][key] = copy.deepcopy(answer)
-            while len(kept[1]) > MAX_ENTRIES:
-                kept[1].popitem(last=False)
-        return answer
+        return _kept.get(key, _request_fingerprint(), lambda: function(*args, **kwargs))
 
     return wrapper
