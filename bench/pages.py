@@ -10,7 +10,8 @@ with ``BENCH_TIMING`` on, so each response carries a ``Server-Timing`` header wi
 number of SQL statements (grants.core.timing). Two-step sign-in is switched off (a production requirement the
 bench cannot answer) and the sign-in limit raised. It signs in as each role (the HTML form, for pages: the
 session cookie; ``POST /api/v1/auth/tokens``, for the API: a bearer token), then requests each row's path N times
-in a row (after WARM_UP requests not counted) and prints: path, role, status, server median and p95 (ms), client
+in a row (after WARM_UP requests not counted, more until each worker has answered the row: every process keeps
+its own answers) and prints: path, role, status, server median and p95 (ms), client
 round trip median and p95 (ms), SQL statements, bytes.
 
 Requests are sequential, to 127.0.0.1 only; a row stops early after ROW_SECONDS. The run exits 1 when any row's
@@ -51,6 +52,8 @@ HOST = "127.0.0.1"
 BUDGET_MS = 150.0
 REQUESTS = 30
 WARM_UP = 3
+#: Warm-up requests go on (up to this many) until every worker has answered the row once.
+MAX_WARM_UP = 20
 #: A row stops after this many seconds, however many requests it made.
 ROW_SECONDS = 60.0
 REQUEST_TIMEOUT = 60.0
@@ -188,6 +191,12 @@ class Client:
         self.token = json.loads(body)["token"]
 
 
+def worker_of(header: str) -> str:
+    """The process that answered, from ``Server-Timing``."""
+    found = re.search(r'worker;desc="(\d+)"', header or "")
+    return found.group(1) if found else ""
+
+
 def server_timing(header: str) -> tuple[float, int]:
     """(app ms, SQL statements) from ``Server-Timing``."""
     app = re.search(r"app;dur=([\d.]+)", header or "")
@@ -281,9 +290,14 @@ def rows(t: dict[str, int]) -> list[Row]:
     return [Row(role, path) for role, path in page] + [Row(role, path, "api") for role, path in api]
 
 
-def measure(row: Row, client: Client, n: int) -> None:
+def measure(row: Row, client: Client, n: int, workers: int) -> None:
+    """``n`` timed requests of the row, after at least WARM_UP not counted and until every one of the ``workers``
+    has answered it once (each process keeps its own answers and compiled templates; at most MAX_WARM_UP)."""
     deadline = time.monotonic() + ROW_SECONDS
-    for i in range(WARM_UP + n):
+    warmed: set[str] = set()
+    warm_up = WARM_UP
+    i = 0
+    while i < warm_up + n:
         try:
             status, headers, body, took = client.request("GET", row.path, headers={"Accept-Language": "lv"})
         except TimeoutError:
@@ -294,9 +308,14 @@ def measure(row: Row, client: Client, n: int) -> None:
             title = re.search(rb"<title>([^<]*)</title>", body)
             row.error = (title.group(1) if title else body[:120]).decode(errors="replace").strip()
             return
-        if i >= WARM_UP:
+        if i < warm_up:
+            warmed.add(worker_of(headers.get("server-timing", "")))
+            if i == warm_up - 1 and len(warmed) < workers and warm_up < MAX_WARM_UP:
+                warm_up += 1
+        else:
             server_ms, statements = server_timing(headers.get("server-timing", ""))
             row.samples.append((server_ms, took, statements, len(body)))
+        i += 1
         if time.monotonic() > deadline and len(row.samples) >= 5:
             return
 
@@ -329,7 +348,7 @@ def run(url: str, n: int, only: str | None, workers: int) -> list[Row]:
                 if row.role != "anonymous":
                     (client.sign_in if row.kind == "page" else client.get_token)(ACCOUNTS[row.role])
                 clients[key] = client
-            measure(row, clients[key], n)
+            measure(row, clients[key], n, workers)
             print(format_row(row), flush=True)
     return measured
 
@@ -366,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     if sa.engine.make_url(args.admin_url).host not in (None, "127.0.0.1", "localhost"):
         parser.error("--admin-url must point at the local server")
     url = database_url(args.database, args.admin_url, args.name, Path(args.sqlite_path))
-    print(f"{args.database}: {args.requests} requests per row after {WARM_UP} not counted; gunicorn -w "
+    print(f"{args.database}: {args.requests} requests per row after {WARM_UP} or more not counted (each worker "
+          f"warmed); gunicorn -w "
           f"{args.workers}; server time from Server-Timing, rt = client round trip (ms)\n{HEADER}", flush=True)
     measured = run(url, args.requests, args.only, args.workers)
     over = [r for r in measured if r.samples and _p95([s[0] for s in r.samples]) > args.budget_ms]

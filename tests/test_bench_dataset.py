@@ -122,7 +122,7 @@ def test_the_services_read_it(bench_app):
     assert evaluator.get("/evaluations/").status_code == 200
 
 
-SERVER_TIMING = re.compile(r'^app;dur=\d+\.\d{3}, db;dur=\d+\.\d{3}, sql;desc="(\d+)"$')
+SERVER_TIMING = re.compile(r'^app;dur=\d+\.\d{3}, db;dur=\d+\.\d{3}, sql;desc="(\d+)", worker;desc="\d+"$')
 
 
 def test_server_timing_only_with_the_flag(app, client, count_queries):

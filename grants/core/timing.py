@@ -2,15 +2,17 @@
 
 With the setting on, every response carries a ``Server-Timing`` header (W3C Server Timing):
 
-    Server-Timing: app;dur=12.345, db;dur=3.210, sql;desc="7"
+    Server-Timing: app;dur=12.345, db;dur=3.210, sql;desc="7", worker;desc="4711"
 
 ``app`` is the request's wall time in the application (from the first before-request function to the last
 after-request function, in milliseconds), ``db`` the time spent in SQL statements, ``sql`` how many statements
-it sent (SQLAlchemy ``before_cursor_execute``, counted per request). Off by default: production never sends it.
+it sent (SQLAlchemy ``before_cursor_execute``, counted per request), ``worker`` the process that answered (the
+benchmark warms every worker up before timing: each keeps its own answers). Off by default: production never sends it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import sqlalchemy as sa
@@ -48,7 +50,7 @@ def register_timing(app: Flask) -> None:
         if started is not None:
             took = (time.perf_counter() - started) * 1000
             response.headers[HEADER] = (f'app;dur={took:.3f}, db;dur={g.timing_sql * 1000:.3f}, '
-                                        f'sql;desc="{g.timing_statements}"')
+                                        f'sql;desc="{g.timing_statements}", worker;desc="{os.getpid()}"')
         return response
 
     # first in, last out: the whole request is timed, the other hooks included
