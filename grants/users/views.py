@@ -238,23 +238,34 @@ def two_factor_setup():
                            required=two_factor.must_enrol(current_user)), status
 
 
+def _after_reauthentication(prefix: str, then):
+    """A two-step change asked for on the account page (the form ``prefix``): with the password and a current
+    code, ``then()`` makes it and answers; otherwise the account page again with the form's errors (422 for
+    what is missing, 401 for a wrong password or code, the failed attempt recorded)."""
+    form = ReauthenticateForm(prefix=prefix)
+    if not current_user.has_two_factor:
+        return redirect(url_for("users.account"))
+    if not form.validate_on_submit():
+        return _account_page(**{f"{prefix}_form": form}, status=422)
+    if not reauthenticate(current_user, form.password.data, form.code.data):
+        db.session.commit()
+        form.code.errors.append(_("The password or the code is not right."))
+        return _account_page(**{f"{prefix}_form": form}, status=401)
+    return then()
+
+
 @bp.post("/account/two-step/recovery-codes")
 @login_required
 @limiter.limit(login_rate_limit)
 def two_factor_recovery_codes():
     """New recovery codes, after the password and a code."""
-    form = ReauthenticateForm(prefix="codes")
-    if not current_user.has_two_factor:
-        return redirect(url_for("users.account"))
-    if not form.validate_on_submit():
-        return _account_page(codes_form=form, status=422)
-    if not reauthenticate(current_user, form.password.data, form.code.data):
+
+    def regenerate():
+        codes = two_factor.regenerate_recovery_codes(current_user)
         db.session.commit()
-        form.code.errors.append(_("The password or the code is not right."))
-        return _account_page(codes_form=form, status=401)
-    codes = two_factor.regenerate_recovery_codes(current_user)
-    db.session.commit()
-    return render_template("users/recovery_codes.html", codes=codes, first_time=False)
+        return render_template("users/recovery_codes.html", codes=codes, first_time=False)
+
+    return _after_reauthentication("codes", regenerate)
 
 
 @bp.post("/account/two-step/disable")
@@ -262,15 +273,10 @@ def two_factor_recovery_codes():
 @limiter.limit(login_rate_limit)
 def two_factor_disable():
     """Turn two-step sign-in off, after the password and a code."""
-    form = ReauthenticateForm(prefix="disable")
-    if not current_user.has_two_factor:
-        return redirect(url_for("users.account"))
-    if not form.validate_on_submit():
-        return _account_page(disable_form=form, status=422)
-    if not reauthenticate(current_user, form.password.data, form.code.data):
-        db.session.commit()
-        form.code.errors.append(_("The password or the code is not right."))
-        return _account_page(disable_form=form, status=401)
+    return _after_reauthentication("disable", _disable_two_factor)
+
+
+def _disable_two_factor():
     two_factor.remove_two_factor(current_user, current_user)
     db.session.commit()
     if two_factor.must_enrol(current_user):
