@@ -24,13 +24,19 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @contextmanager
-def throwaway_database(kind: str, admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
-    """A new, empty database URL (``kind``: sqlite or postgres); the database is removed afterwards."""
+def throwaway_database(kind: str, admin_url: str = PG_ADMIN_URL, *, folder: str | None = None,
+                       prefix: str = "grants_bench") -> Iterator[str]:
+    """A new, empty database URL (``kind``: sqlite or postgres); the database is removed afterwards. SQLite's
+    file goes in ``folder`` when given (the caller removes it), else in a temporary folder; PostgreSQL's
+    database is ``<prefix>_<random>`` on the admin URL's server. The test suite makes its databases here too."""
     if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="grants-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.sqlite3"
+        if folder is not None:
+            yield f"sqlite:///{folder}/{prefix}-{uuid.uuid4().hex[:8]}.sqlite3"
+            return
+        with tempfile.TemporaryDirectory(prefix="grants-bench-") as temporary:
+            yield f"sqlite:///{temporary}/bench.sqlite3"
         return
-    name = f"grants_bench_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')

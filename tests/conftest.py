@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from bench._common import PG_ADMIN_URL
+from bench._common import throwaway_database as shared_throwaway_database
 from grants import create_app
 from grants.core.db import db
 from grants.core.extensions import limiter
@@ -46,22 +47,10 @@ def _is_postgres(url: str) -> bool:
 
 @contextmanager
 def throwaway_database(tmp_dir):
-    """A new, empty database; dropped afterwards on PostgreSQL."""
-    if not _is_postgres(ADMIN_URL):
-        yield f"sqlite:///{tmp_dir}/grants-{uuid.uuid4().hex[:8]}.sqlite3"
-        return
-    name = f"grants_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+    """A new, empty database (bench._common, which the benchmarks use too); dropped afterwards on PostgreSQL."""
+    kind = "postgres" if _is_postgres(ADMIN_URL) else "sqlite"
+    with shared_throwaway_database(kind, ADMIN_URL or PG_ADMIN_URL, folder=str(tmp_dir), prefix="grants_test") as url:
+        yield url
 
 
 @contextmanager
