@@ -7,7 +7,7 @@ PG_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run run-worker test test-sqlite test-postgres install translations translations-update db demo lint security clean
+.PHONY: run run-worker test test-sqlite test-postgres install browser translations translations-update db demo lint security clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright; it is installed from Debian's
+# packages when missing (never a browser Playwright would download).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q chromium >/dev/null; }; }
 
 translations: install
 	$(BIN)/pybabel compile --use-fuzzy -d grants/translations >/dev/null
@@ -37,11 +46,11 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 run-worker: db
 	GRANTS_REDIS_URL=$${GRANTS_REDIS_URL:-$(REDIS_URL)} $(FLASK) worker
 
-test-sqlite: translations
+test-sqlite: translations browser
 	GRANTS_TEST_DATABASE_URL= $(BIN)/pytest
 
 # Runs when PostgreSQL answers on 127.0.0.1:5432; the tests create and drop their own database.
-test-postgres: translations
+test-postgres: translations browser
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
 		echo "PostgreSQL reachable: running the suite on PostgreSQL"; \
 		GRANTS_TEST_DATABASE_URL=$(PG_ADMIN_URL) $(BIN)/pytest; \
