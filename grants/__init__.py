@@ -39,6 +39,7 @@ from grants.core.request_id import register_request_id
 from grants.core.templating import register_template_helpers
 from grants.core.timing import register_timing
 from grants.core.views import bp as core_bp
+from grants.dashboard.programmes import bp as programmes_bp
 from grants.dashboard.views import bp as dashboard_bp
 from grants.dashboard.views import calls_bp as call_dashboard_bp
 from grants.decisions import effects as decision_effects
@@ -92,7 +93,8 @@ REGISTERING = (initiative_guards, application_guards, application_effects, appli
 BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms_bp, call_rules_bp, dashboard_bp,
               applications_bp, eligibility_bp, initiatives_bp, audit_bp, workflows_bp, outbox_bp, de_minimis_bp,
               evaluations_bp, call_evaluation_bp, call_dashboard_bp, decisions_bp, grants_bp,
-              grant_reports_bp, irregularities_bp, indicators_bp, reports_bp, registry_bp, exports_bp, privacy_bp)
+              grant_reports_bp, irregularities_bp, indicators_bp, reports_bp, registry_bp, exports_bp, privacy_bp,
+              programmes_bp)
 
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:

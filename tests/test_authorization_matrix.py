@@ -183,6 +183,11 @@ POST   /api/v1/organisations/<organisation_id>/invitations                     4
 GET    /api/v1/organisations/<organisation_id>/members                         401 200 404 404 404 200 200 200 200 200
 # --- api_outbox: the outbox: officers and administrators
 GET    /api/v1/outbox                                                          401 403 403 403 403 200 403 403 403 200
+# --- api_programmes: programmes: staff read them; officers and administrators create and change them
+GET    /api/v1/programmes                                                      401 403 403 403 403 200 200 200 200 200
+POST   /api/v1/programmes                                                      401 403 403 403 403 422 403 403 403 422
+GET    /api/v1/programmes/<programme_id>                                       401 403 403 403 403 200 200 200 200 200
+PATCH  /api/v1/programmes/<programme_id>                                       401 403 403 403 403 200 403 403 403 200
 # --- api_registry: the public SI registry
 GET    /api/v1/registry/export                                                 200 200 200 200 200 200 200 200 200 200
 GET    /api/v1/registry/initiatives                                            200 200 200 200 200 200 200 200 200 200
@@ -361,6 +366,13 @@ GET    /admin/people/<user_id>                                                 3
 POST   /admin/people/<user_id>/erasure                                         302 403 403 403 403 403 403 403 403 422
 GET    /admin/people/<user_id>/personal-data.json                              302 403 403 403 403 403 403 403 403 200
 POST   /admin/people/<user_id>/two-step/reset                                  302 403 403 403 403 403 403 403 403 422
+# --- programmes: programme pages and dashboards
+GET    /programmes/                                                            302 403 403 403 403 200 200 200 200 200
+GET    /programmes/<programme_id>                                              302 403 403 403 403 200 200 200 200 200
+GET    /programmes/<programme_id>/edit                                         302 403 403 403 403 200 403 403 403 200
+POST   /programmes/<programme_id>/edit                                         302 403 403 403 403 422 403 403 403 422
+GET    /programmes/new                                                         302 403 403 403 403 200 403 403 403 200
+POST   /programmes/new                                                         302 403 403 403 403 422 403 403 403 422
 # --- registry: the public SI registry pages
 GET    /registry/                                                              200 200 200 200 200 200 200 200 200 200
 GET    /registry/data                                                          200 200 200 200 200 200 200 200 200 200

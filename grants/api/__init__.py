@@ -21,6 +21,7 @@ from grants.api import (
     initiatives,
     organisations,
     outbox,
+    programmes,
     registry,
     reports,
     rulesets,
@@ -42,8 +43,9 @@ class GrantsApi(Api):
 api = GrantsApi()
 
 #: The blueprints in the order the OpenAPI document lists them.
-MODULES = (auth, calls, forms, organisations, applications, initiatives, audit, workflows, eligibility, outbox,
-           de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants, reports, exports, registry, users)
+MODULES = (auth, programmes, calls, forms, organisations, applications, initiatives, audit, workflows, eligibility,
+           outbox, de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants, reports, exports, registry,
+           users)
 
 
 def init_api(app: Flask) -> None:
