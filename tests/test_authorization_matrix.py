@@ -203,6 +203,8 @@ PUT    /api/v1/calls/<call_id>/eligibility-rules                               4
 POST   /api/v1/calls/<call_id>/eligibility-rules/preview                       401 403 403 403 403 422 422 422 422 422
 GET    /api/v1/eligibility/checks                                              200 200 200 200 200 200 200 200 200 200
 # --- api_users: a person's data (GDPR): the person, administrators
+GET    /api/v1/users                                                           401 403 403 403 403 403 403 403 403 200
+PUT    /api/v1/users/<user_id>/access                                          401 403 403 403 403 403 403 403 403 422
 POST   /api/v1/users/<user_id>/erasure                                         401 403 403 403 403 403 403 403 403 422
 GET    /api/v1/users/<user_id>/personal-data                                   401 200 403 403 403 403 403 403 403 200
 # --- api_workflows: workflow definitions: officers, auditors, administrators
@@ -360,6 +362,7 @@ POST   /organisations/new                                                      3
 # --- outbox: the outbox page
 GET    /admin/outbox/                                                          302 403 403 403 403 200 403 403 403 200
 # --- privacy: a person's data, the people list and erasure
+POST   /admin/people/<user_id>/access                                          302 403 403 403 403 403 403 403 403 422
 GET    /account/personal-data.json                                             302 200 200 200 200 200 200 200 200 200
 GET    /admin/people/                                                          302 403 403 403 403 403 403 403 403 200
 GET    /admin/people/<user_id>                                                 302 403 403 403 403 403 403 403 403 200

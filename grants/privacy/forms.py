@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SearchField, TextAreaField
+from wtforms import BooleanField, SearchField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.core.forms import TOO_LONG, BaseForm
+from grants.core.roles import ROLE_LABELS
 
 
 class PeopleFilterForm(BaseForm):
@@ -30,3 +32,14 @@ class ResetTwoFactorForm(BaseForm):
         _l("Reason"), validators=[DataRequired(_l("Say why, for example how you checked who asked.")),
                                   Length(max=2000, message=TOO_LONG)],
         description=_l("Kept in the audit trail. The person sets two-step sign-in up again at their next sign-in."))
+
+
+class AccessForm(BaseForm):
+    """An administrator's change of someone's roles and whether the account may sign in."""
+
+    roles = SelectMultipleField(_l("Roles"), widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+                                validate_choice=False)
+    active = BooleanField(_l("The account may sign in"))
+
+    def prepare(self) -> None:
+        self.roles.choices = [(code.value, str(text)) for code, text in ROLE_LABELS.items()]

@@ -1,5 +1,5 @@
-"""The administrators' list of people (/admin/people/), a person's page with the export of their data,
-the erasure of their account and the reset of their two-step sign-in; and everyone's own export."""
+"""The administrators' list of people (/admin/people/), a person's page with their roles and access, the export
+of their data, the erasure of their account and the reset of their two-step sign-in; and everyone's own export."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from grants.core.db import db
-from grants.core.errors import GrantsError, PermissionDenied
+from grants.core.errors import GrantsError, PermissionDenied, UserInputError
 from grants.core.paging import page_of
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
-from grants.privacy.forms import ErasureForm, PeopleFilterForm, ResetTwoFactorForm
+from grants.privacy.forms import AccessForm, ErasureForm, PeopleFilterForm, ResetTwoFactorForm
 from grants.privacy.services import erase_person, personal_data, record_personal_data_export
+from grants.users import services as users
 from grants.users import two_factor
 from grants.users.models import User
 
@@ -66,8 +67,12 @@ def people():
                            per_page=PER_PAGE, q=form.q.data or "")
 
 
-def _person_page(user: User, erasure_form=None, reset_form=None, status: int = 200):
-    return render_template("privacy/person.html", person=user,
+def _person_page(user: User, erasure_form=None, reset_form=None, access_form=None, status: int = 200):
+    if access_form is None:
+        access_form = AccessForm(prefix="access", formdata=None, data={"roles": user.role_codes,
+                                                                        "active": user.is_active_account})
+    access_form.prepare()
+    return render_template("privacy/person.html", person=user, access_form=access_form,
                            erasure_form=erasure_form or ErasureForm(prefix="erasure"),
                            reset_form=reset_form or ResetTwoFactorForm(prefix="reset"),
                            must_enrol=two_factor.must_enrol(user),
@@ -105,6 +110,29 @@ def erase(user_id: int):
     db.session.commit()
     flash(_("The account's personal data has been erased; the records the programme must keep stay with "
             "the pseudonym %(name)s.", name=user.name), "success")
+    return redirect(url_for("privacy.person", user_id=user.id))
+
+
+@bp.post("/admin/people/<int:user_id>/access")
+@login_required
+@roles_required(RoleCode.ADMIN)
+def change_access(user_id: int):
+    """Roles and whether the account may sign in."""
+    user = _load(user_id)
+    form = AccessForm(prefix="access")
+    form.prepare()
+    if not form.validate_on_submit():
+        return _person_page(user, access_form=form, status=422)
+    try:
+        users.change_access(user, current_user, list(form.roles.data or []), bool(form.active.data))
+    except UserInputError as refused:
+        db.session.rollback()
+        for key, messages in refused.fields.items():
+            target = form.roles if key == "roles" else form.active
+            target.errors = [*target.errors, *messages]
+        return _person_page(_load(user_id), access_form=form, status=422)
+    db.session.commit()
+    flash(_("The roles and access of %(name)s were saved.", name=user.name), "success")
     return redirect(url_for("privacy.person", user_id=user.id))
 
 

@@ -230,3 +230,32 @@ def set_roles(user: User, codes: list[str], actor: User | None = None) -> None:
 def grant_role(user: User, code: str, actor: User | None = None) -> None:
     if not user.has_role(code):
         set_roles(user, [*user.role_codes, code], actor)
+
+
+def change_access(user: User, actor: User, codes: list[str], active: bool) -> None:
+    """An administrator gives ``user`` exactly the roles ``codes`` and lets the account sign in or not
+    (``active``); each change audited (``user.roles``, ``user.activate`` / ``user.deactivate``). Refused, naming
+    the field: an unknown role, no role at all, an erased account, taking the administrator role from oneself
+    or closing one's own account (so an active administrator always remains: the one making the change)."""
+    codes = sorted(set(codes))
+    errors: dict[str, list[str]] = {}
+    unknown = [code for code in codes if code not in {role.value for role in RoleCode}]
+    if unknown:
+        errors["roles"] = [_("Unknown roles: %(codes)s.", codes=", ".join(unknown))]
+    elif not codes:
+        errors["roles"] = [_("Give the account at least one role.")]
+    if user.erased_at is not None:
+        errors["active"] = [_("The account's data was erased: it stays closed.")]
+    if user.id == actor.id:
+        if RoleCode.ADMIN.value not in codes and not unknown:
+            errors.setdefault("roles", []).append(_("You cannot take the administrator role from yourself."))
+        if not active:
+            errors["active"] = [_("You cannot close your own account.")]
+    if errors:
+        raise UserInputError(_("The roles and access were not changed: see the fields marked."), fields=errors)
+    set_roles(user, codes, actor)
+    if user.is_active_account != active:
+        user.is_active_account = active
+        db.session.flush()
+        record_event(action="user.activate" if active else "user.deactivate", object_type="user",
+                     object_id=user.id, actor=actor, role=RoleCode.ADMIN)
