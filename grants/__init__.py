@@ -74,17 +74,19 @@ from grants.organisations.views import bp as organisations_bp
 from grants.privacy.views import bp as privacy_bp
 from grants.registry.views import bp as registry_bp
 from grants.reports.views import bp as reports_bp
+from grants.users import notices as user_notices
 from grants.users.auth import configure_login
+from grants.users.notice_views import bp as notices_bp
 from grants.users.views import bp as users_bp
 from grants.workflows import engine as workflow_engine
 from grants.workflows.views import bp as workflows_bp
 
-#: Imported for what they register, lowest domain first: the workflow guards and effects of
-#: each domain, and the answers a higher domain gives a lower one (an evaluator's way into an
-#: application, the applications of an initiative, a call's rules and rubric, the applicants
-#: told of a corrigendum, what a stage gate judges, the grantee record eligibility reads); and
+#: Imported for what they register, lowest domain first: the in-app copy of each e-mail to a person; the
+#: workflow guards and effects of each domain, and the answers a higher domain gives a lower one (an
+#: evaluator's way into an application, the applications of an initiative, a call's rules and rubric, the
+#: applicants told of a corrigendum, what a stage gate judges, the grantee record eligibility reads); and
 #: the retention hold on deleting a grant's records.
-REGISTERING = (initiative_guards, application_guards, application_effects, application_initiatives,
+REGISTERING = (user_notices, initiative_guards, application_guards, application_effects, application_initiatives,
                application_notices, eligibility_rules, eligibility_guards, eligibility_effects, evaluation_rubrics,
                evaluation_guards, evaluation_effects, evaluation_permissions, decision_guards, decision_effects,
                grant_guards, grant_effects, grant_gates, grant_listings, grant_retention)
@@ -94,7 +96,7 @@ BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms
               applications_bp, eligibility_bp, initiatives_bp, audit_bp, workflows_bp, outbox_bp, de_minimis_bp,
               evaluations_bp, call_evaluation_bp, call_dashboard_bp, decisions_bp, grants_bp,
               grant_reports_bp, irregularities_bp, indicators_bp, reports_bp, registry_bp, exports_bp, privacy_bp,
-              programmes_bp)
+              programmes_bp, notices_bp)
 
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:

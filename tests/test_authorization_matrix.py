@@ -172,6 +172,9 @@ PATCH  /api/v1/initiatives/<initiative_id>                                     4
 GET    /api/v1/initiatives/<initiative_id>/history                             401 200 404 404 404 200 200 200 200 200
 GET    /api/v1/initiatives/<initiative_id>/transitions                         401 200 404 404 404 200 200 200 200 200
 POST   /api/v1/initiatives/<initiative_id>/transitions                         401 403 404 404 404 409 403 403 403 403
+# --- api_notices: a person's in-app notifications: their own
+GET    /api/v1/notifications                                                   401 200 200 200 200 200 200 200 200 200
+POST   /api/v1/notifications/read                                              401 200 200 200 200 200 200 200 200 200
 # --- api_organisations: organisations: their members; staff read them
 # anyone signed in may accept an invitation, which the service checks was sent to their address
 POST   /api/v1/invitations/accept                                              401 422 422 422 422 422 422 422 422 422
@@ -348,6 +351,10 @@ POST   /initiatives/new                                                        3
 GET    /grants/irregularities/                                                 302 403 403 403 403 200 200 200 200 200
 GET    /grants/irregularities/<irregularity_id>                                302 404 404 404 404 200 200 200 200 200
 POST   /grants/irregularities/<irregularity_id>                                302 404 404 404 404 302 403 403 403 403
+# --- notices: a person's notifications (the owner's)
+GET    /notifications/                                                         302 200 200 200 200 200 200 200 200 200
+POST   /notifications/read                                                     302 302 302 302 302 302 302 302 302 302
+GET    /notifications/<notice_id>                                              302 200 404 404 404 404 404 404 404 404
 # --- organisations: organisation pages
 GET    /organisations/                                                         302 200 200 200 200 200 200 200 200 200
 GET    /organisations/<organisation_id>/edit                                   302 200 404 404 404 404 404 404 404 404
@@ -447,7 +454,7 @@ PARAMETERS = {
     "export_id": "export", "file_id": "grant_file", "initiative_id": "initiative", "irregularity_id": "irregularity",
     "order_id": "recovery_order", "organisation_id": "organisation", "payment_id": "payment",
     "programme_id": "programme", "relation_id": "relation", "report_id": "report", "verification_id": "verification",
-    "user_id": "owner", "rule_code": "rule_code",
+    "user_id": "owner", "rule_code": "rule_code", "notice_id": "notice",
 }
 #: Other values of URL variables that are not ids.
 VALUES = {"name": "application", "version": "4", "year": str(date.today().year), "code": "about",

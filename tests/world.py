@@ -27,7 +27,8 @@ from grants.evaluations.services import declare_relation
 from grants.exports import services as exports
 from grants.grants_mgmt import irregularities
 from grants.grants_mgmt.models import FilePurpose, GrantFile, GrantReport, Payment
-from grants.users.models import User
+from grants.notifications.services import queue_message
+from grants.users.models import Notice, User
 from tests.factories import make_call, pdf_bytes
 
 #: The people of the world, by the name the tests give their role.
@@ -117,5 +118,7 @@ def build_world() -> World:
     ids["export"] = export.id
     run, _new = verifications.request_verification(people["auditor"], "api")
     ids["verification"] = run.id
+    queue_message("test", owner, "Paziņojums", "Teksts.", language="lv")  # its in-app copy: the owner's notice
+    ids["notice"] = _one(sa.select(sa.func.max(Notice.id)).where(Notice.user_id == owner.id))
     db.session.flush()
     return World(people=people, ids=ids)

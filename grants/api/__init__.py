@@ -19,6 +19,7 @@ from grants.api import (
     forms,
     grants,
     initiatives,
+    notices,
     organisations,
     outbox,
     programmes,
@@ -43,9 +44,9 @@ class GrantsApi(Api):
 api = GrantsApi()
 
 #: The blueprints in the order the OpenAPI document lists them.
-MODULES = (auth, programmes, calls, forms, organisations, applications, initiatives, audit, workflows, eligibility,
-           outbox, de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants, reports, exports, registry,
-           users)
+MODULES = (auth, notices, programmes, calls, forms, organisations, applications, initiatives, audit, workflows,
+           eligibility, outbox, de_minimis, rulesets, evaluations, evaluation_admin, decisions, grants, reports,
+           exports, registry, users)
 
 
 def init_api(app: Flask) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -40,6 +41,10 @@ ERROR_MAX = 2000
 
 
 # --- writing --------------------------------------------------------------------------------------
+
+#: Who else receives a message queued to a registered person, beside the outbox, in the same transaction:
+#: ``deliver(message, user)``. The users domain registers the in-app notification (grants.users.notices).
+DELIVERIES: list[Callable[[OutboxMessage, Any], None]] = []
 
 def _has_line_break(value: str) -> bool:
     return any(char in value for char in "\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
@@ -77,6 +82,9 @@ def queue_message(kind: str, to_user_or_address, subject: str, body: str, *, lan
                             object_type=object_type, object_id=str(object_id), send_after=utcnow(), attempts=0)
     db.session.add(message)
     db.session.flush()
+    if getattr(to_user_or_address, "id", None) is not None:
+        for deliver in DELIVERIES:
+            deliver(message, to_user_or_address)
     return message
 
 

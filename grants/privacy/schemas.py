@@ -23,6 +23,7 @@ class PersonalDataSchema(ma.Schema):
     evaluation = ma.fields.Dict()
     decisions = _DICTS
     emails = _DICTS
+    notifications = _DICTS
     audit_events = _DICTS
 
 

@@ -40,7 +40,7 @@ from grants.grants_mgmt.retention import retention_of
 from grants.notifications.models import OutboxMessage
 from grants.organisations.models import Invitation
 from grants.users import two_factor
-from grants.users.models import ApiToken, RecoveryCode, User
+from grants.users.models import ApiToken, Notice, RecoveryCode, User
 
 #: Version of the export's layout (bump when keys change meaning).
 EXPORT_FORMAT = 1
@@ -170,6 +170,9 @@ def personal_data(user: User) -> dict[str, Any]:
         "decisions": [dict(row._mapping) for row in decisions],
         "emails": [{"id": m.id, "kind": m.kind, "subject": m.subject, "body": m.body, "language": m.language,
                     "created_at": m.created_at, "sent_at": m.sent_at} for m in messages],
+        "notifications": [{"id": n.id, "kind": n.kind, "subject": n.subject, "created_at": n.created_at,
+                           "read_at": n.read_at} for n in _all(sa.select(Notice).where(Notice.user_id == user.id)
+                                                              .order_by(Notice.id))],
         "audit_events": [dict(row._mapping) for row in events],
     }
     return _plain(data)
@@ -230,6 +233,8 @@ def erase_person(user: User, actor: User, *, reason: str, role: str | None = "ad
         OutboxMessage.to_address == email, OutboxMessage.sent_at.is_(None))).rowcount
     kept_emails = db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.to_address == email)
                                      .values(to_address=pseudonym_email(user.id))).rowcount
+    removed["notifications"] = db.session.execute(sa.delete(Notice).where(Notice.user_id == user.id)).rowcount
+    user.unread_notices = 0
 
     user.name = pseudonym_name(user.id)
     user.email = pseudonym_email(user.id)

@@ -50,6 +50,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When the person's data was erased (grants.privacy): name and e-mail are then pseudonyms.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How many of their in-app notifications (:class:`Notice`) are unread: kept with each notice written and
+    #: read, so that every page shows it without a statement of its own.
+    unread_notices: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)
     #: The user's :class:`~grants.organisations.models.Membership` rows. Organisations sit above
@@ -146,3 +149,24 @@ class RecoveryCode(TimestampMixin, db.Model):
     #: SHA-256 of the normalised code (80 random bits: a slow hash adds nothing, as for API tokens).
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notice(db.Model):
+    """An in-app notification: a copy of a message the outbox e-mails to the person (grants.users.notices),
+    shown on their notifications page until read."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    #: The outbox message's kind: ``submission_receipt``, ``decision``…
+    kind: Mapped[str] = mapped_column(sa.String(60))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    #: What it is about (as in the audit trail): the page it links to.
+    object_type: Mapped[str] = mapped_column(sa.String(60), default="")
+    object_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.Index("ix_notices_user_id_id", "user_id", "id"),)
