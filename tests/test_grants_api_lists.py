@@ -43,6 +43,7 @@ def test_staff_lists_run_a_fixed_number_of_queries(app, client, session, people,
     call = make_evaluation_call(workflow_version=4)
     first = _grant_with_history(people, call)
     headers = bearer(people["auditor"])
+    client.get("/api/v1/me", headers=headers)  # the token's first use is written once, not by the lists
     one = _counts(client, headers, count_queries, LISTS)
     for _ in range(2):
         _grant_with_history(people, call)
