@@ -292,9 +292,8 @@ def replace_rubric(data, call_id: int):
 @blp.response(200, page_schema(CallEvaluatorSchema))
 def list_pool(args, call_id: int):
     """The call's evaluator pool, by name, with each member's open workload."""
-    query = board.pool_query(_call(call_id))
-    rows = db.session.execute(window(query, args["page"], args["per_page"])).all()
-    return {"items": [board.pool_item(row) for row in rows], "total": count_of(query), "page": args["page"]}
+    members, total = board.pool_page(_call(call_id), args["page"], args["per_page"])
+    return {"items": [board.pool_item(member) for member in members], "total": total, "page": args["page"]}
 
 
 @blp.route("/calls/<int:call_id>/evaluators", methods=["POST"])

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from grants.applications.models import Application
 from grants.calls.models import Call
 from grants.core.db import db, utcnow
-from grants.decisions.ranking import EnvelopeSummary, RankRow, is_ranked, ranking_slice
+from grants.decisions.ranking import RANKED_STATES, EnvelopeSummary, RankRow, is_ranked, ranking_slice
 from grants.evaluations.listings import (
     AssignmentRow,
     assignment_rows,
@@ -121,14 +121,22 @@ def _assignment_states(call: Call) -> list[Bar]:
 
 def _reviews_required(call: Call) -> int:
     """Reviews the call's applications in (or past) evaluation need: the required number each, plus
-    one per discrepancy (a third evaluator)."""
-    applications, thirds = db.session.execute(
-        sa.select(sa.func.count(Application.id),
-                  sa.func.coalesce(sa.func.sum(sa.case((EvaluationResult.discrepancy.is_(True), 1), else_=0)), 0))
-        .outerjoin(EvaluationResult, sa.and_(EvaluationResult.application_id == Application.id,
-                                             EvaluationResult.gate_stage == ""))
-        .where(Application.call_id == call.id, is_ranked())).one()
-    return applications * rubric_of(call.rubric).evaluators_required + int(thirds or 0)
+    one per discrepancy (a third evaluator). One statement of three counts (together ``is_ranked``): every
+    ranked state but ``appealed``, on the ``(state, call_id)`` index without reading the rows; the appeals
+    against a rejection (few: their rows are read for ``appealed_from``); and the discrepancies of the call's
+    selection round, from the call's results only."""
+    plain = [state for state in RANKED_STATES if state != "appealed"]
+    in_states = (sa.select(sa.func.count()).select_from(Application)
+                 .where(Application.call_id == call.id, Application.state.in_(plain)).scalar_subquery())
+    appealed = (sa.select(sa.func.count()).select_from(Application)
+                .where(Application.call_id == call.id, Application.state == "appealed",
+                       Application.appealed_from == "rejected").scalar_subquery())
+    thirds = (sa.select(sa.func.count()).select_from(EvaluationResult)
+              .join(Application, Application.id == EvaluationResult.application_id)
+              .where(EvaluationResult.call_id == call.id, EvaluationResult.gate_stage == "",
+                     EvaluationResult.discrepancy.is_(True), is_ranked()).scalar_subquery())
+    applications, appeals, extra = db.session.execute(sa.select(in_states, appealed, thirds)).one()
+    return (applications + appeals) * rubric_of(call.rubric).evaluators_required + int(extra or 0)
 
 
 def _discrepancies(call: Call) -> list[dict[str, Any]]:
@@ -142,7 +150,8 @@ def _discrepancies(call: Call) -> list[dict[str, Any]]:
         sa.select(Application.id, Application.title, Organisation.name, EvaluationResult.gate_stage, third_assigned)
         .join(EvaluationResult, EvaluationResult.application_id == Application.id)
         .join(Organisation, Organisation.id == Application.organisation_id)
-        .where(Application.call_id == call.id, EvaluationResult.needs_third.is_(True))
+        .where(Application.call_id == call.id, EvaluationResult.call_id == call.id,
+               EvaluationResult.needs_third.is_(True))
         .order_by(Application.id, EvaluationResult.gate_stage).limit(LIST_SHOWN)).all()
     totals: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
     if rows:
@@ -159,13 +168,17 @@ def _discrepancies(call: Call) -> list[dict[str, Any]]:
 
 
 def _overdue(call: Call) -> tuple[list[AssignmentRow], int]:
-    """The first OVERDUE_SHOWN overdue assignments (earliest due first) and how many there are."""
+    """The first OVERDUE_SHOWN overdue assignments (earliest due first) and how many there are. The page's ids
+    come from the assignments alone (their open ones of the call, sorted), and only those rows are joined to
+    the evaluators and reviews."""
     condition = (Assignment.call_id == call.id, Assignment.state.in_(OPEN_STATES), Assignment.due_at < utcnow())
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Assignment).where(*condition))
     if not total:
         return [], 0
-    query = assignments_query(call).where(*condition[1:])
-    return assignment_rows(query.order_by(None).order_by(Assignment.due_at, Assignment.id).limit(OVERDUE_SHOWN)), total
+    first = (sa.select(Assignment.id).where(*condition).order_by(Assignment.due_at, Assignment.id)
+             .limit(OVERDUE_SHOWN).scalar_subquery())
+    query = assignments_query(call).where(Assignment.id.in_(first))
+    return assignment_rows(query.order_by(None).order_by(Assignment.due_at, Assignment.id)), total
 
 
 def _envelopes(call: Call, summaries: list[EnvelopeSummary]) -> list[Envelope]:

@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from grants.applications.models import Application
+from grants.applications.models import Application, Submission
 from grants.audit.models import AuditEvent
 from grants.audit.services import record_event
+from grants.calls.models import Call
 from grants.core.db import db, today, utcnow
 from grants.core.errors import Conflict, NotFound, UserInputError
 from grants.core.i18n import current_language
@@ -245,3 +246,93 @@ def register_award(application: Application, amount: Decimal | None = None) -> d
                        source=AidSource.AWARD, application_id=application.id, reference=application.call.code)
     db.session.add(aid)
     return {"amount": f"{amount:.2f}", "granted_on": aid.granted_on.isoformat()}
+
+
+# --- The officers' queue -----------------------------------------------------------------------
+
+#: Applications waiting for the eligibility check, or for the applicant's clarification.
+QUEUE_STATES = ("eligibility_review", "clarification_requested")
+
+
+@dataclass
+class QueueRow:
+    """One application of the queue: when its latest round was sent and, from that round's stored results,
+    blocking rules failing (not overridden), rules waiting for an officer, warnings."""
+
+    application: Application
+    submitted_at: datetime | None
+    failed: int = 0
+    undecided: int = 0
+    warnings: int = 0
+
+
+def _submitted_at(application) -> sa.ScalarSelect:
+    """When ``application``'s (an entity or an alias) latest submission round was sent: the index on the
+    submissions' application and time answers it without reading the snapshots."""
+    return (sa.select(sa.func.max(Submission.submitted_at)).where(Submission.application_id == application.id)
+            .correlate(application).scalar_subquery())
+
+
+def _queued(call_id: int | None = None, application=Application) -> list[sa.ColumnElement[bool]]:
+    conditions = [application.state.in_(QUEUE_STATES)]
+    if call_id:
+        conditions.append(application.call_id == call_id)
+    return conditions
+
+
+def queue_total(call_id: int | None = None) -> int:
+    """How many applications are in the queue (of one call): the ``(state, call_id)`` index alone."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(Application)
+                              .where(*_queued(call_id))).scalar_one()
+
+
+def queue_page(page: int, per_page: int, call_id: int | None = None) -> list[QueueRow]:
+    """One page of the queue (of one call), the oldest latest submission first, with the counts of each
+    application's results: two statements, whatever the length of the queue.
+
+    The page's ids are chosen from the applications alone (their state index and each one's latest submission
+    time from the submissions' index); only those ``per_page`` applications are then read with their call and
+    organisation, never the whole queue joined and sorted with its rows."""
+    queued = sa.orm.aliased(Application, name="queued")
+    on_page = (sa.select(queued.id).where(*_queued(call_id, queued))
+               .order_by(_submitted_at(queued).asc().nulls_last(), queued.id.asc())
+               .limit(per_page).offset((page - 1) * per_page))
+    submitted_at = _submitted_at(Application)
+    found = db.session.execute(
+        sa.select(Application, submitted_at.label("submitted_at"))
+        .where(Application.id.in_(on_page.scalar_subquery()))
+        .options(sa.orm.joinedload(Application.call), sa.orm.joinedload(Application.organisation),
+                 sa.orm.lazyload(Application.submissions))
+        .order_by(submitted_at.asc().nulls_last(), Application.id.asc())).unique().all()
+    counts = _result_counts([application.id for application, _submitted in found])
+    return [QueueRow(application, when, *counts.get(application.id, (0, 0, 0))) for application, when in found]
+
+
+def _result_counts(application_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Per application, from the latest round's stored results: blocking rules failing (not overridden), rules
+    waiting for an officer, warnings. One statement, over the given applications only."""
+    if not application_ids:
+        return {}
+    final = sa.func.coalesce(EligibilityResult.decided_outcome, EligibilityResult.outcome)
+    latest = (sa.select(Submission.application_id, sa.func.max(Submission.round).label("round"))
+              .where(Submission.application_id.in_(application_ids))
+              .group_by(Submission.application_id).subquery("latest"))
+
+    def count(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    rows = db.session.execute(
+        sa.select(EligibilityResult.application_id,
+                  count(sa.and_(EligibilityResult.severity == Severity.BLOCKING, final == Outcome.FAIL)),
+                  count(final == Outcome.MANUAL),
+                  count(sa.and_(EligibilityResult.severity == Severity.WARNING, final != Outcome.PASS)))
+        .join(latest, sa.and_(latest.c.application_id == EligibilityResult.application_id,
+                              latest.c.round == EligibilityResult.round))
+        .group_by(EligibilityResult.application_id))
+    return {app_id: (failed, undecided, warnings) for app_id, failed, undecided, warnings in rows}
+
+
+def queue_calls() -> list[Call]:
+    """The calls that have applications in the queue, by code (the queue's filter)."""
+    return list(db.session.scalars(sa.select(Call).where(Call.id.in_(
+        sa.select(Application.call_id).where(*_queued()))).order_by(Call.code)))

@@ -13,9 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from grants.applications.clarification import act_on_application
-from grants.applications.models import Application, Submission
+from grants.applications.models import Application
 from grants.applications.services import get_readable
-from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
 from grants.core.i18n import current_language
@@ -24,14 +23,13 @@ from grants.core.security import roles_required
 from grants.eligibility.forms import DecisionForm, decision_form
 from grants.eligibility.models import EligibilityResult, Outcome, Severity
 from grants.eligibility.report import build_report, may_decide, sees_inputs
-from grants.eligibility.services import decide, latest_round
+from grants.eligibility.services import decide, latest_round, queue_calls, queue_page, queue_total
 from grants.workflows.engine import available_triggers
 from grants.workflows.forms import ActionForm, take_action
 
 bp = Blueprint("eligibility", __name__, url_prefix="/eligibility")
 
 QUEUE_ROLES = (RoleCode.OFFICER, RoleCode.ADMIN, RoleCode.AUDITOR)
-QUEUE_STATES = ("eligibility_review", "clarification_requested")
 #: The workflow actions offered on the eligibility page.
 ELIGIBILITY_TRIGGERS = ("declare_eligible", "declare_ineligible", "request_clarification")
 PER_PAGE = 50
@@ -39,68 +37,17 @@ PER_PAGE = 50
 
 # --- The queue ---------------------------------------------------------------------------------
 
-def _submitted_at() -> sa.ScalarSelect:
-    """When the application's latest submission round was sent (the index on the submissions'
-    application and time answers it without reading the snapshots)."""
-    return (sa.select(sa.func.max(Submission.submitted_at)).where(Submission.application_id == Application.id)
-            .correlate(Application).scalar_subquery())
-
-
-def _counts(application_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """Per application of the page, from the latest round's stored results: blocking rules failing (not
-    overridden), rules waiting for an officer, warnings. One statement, over the page's applications only."""
-    if not application_ids:
-        return {}
-    final = sa.func.coalesce(EligibilityResult.decided_outcome, EligibilityResult.outcome)
-    latest = (sa.select(Submission.application_id, sa.func.max(Submission.round).label("round"))
-              .where(Submission.application_id.in_(application_ids))
-              .group_by(Submission.application_id).subquery("latest"))
-
-    def count(condition):
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
-    rows = db.session.execute(
-        sa.select(EligibilityResult.application_id,
-                  count(sa.and_(EligibilityResult.severity == Severity.BLOCKING, final == Outcome.FAIL)),
-                  count(final == Outcome.MANUAL),
-                  count(sa.and_(EligibilityResult.severity == Severity.WARNING, final != Outcome.PASS)))
-        .join(latest, sa.and_(latest.c.application_id == EligibilityResult.application_id,
-                              latest.c.round == EligibilityResult.round))
-        .group_by(EligibilityResult.application_id))
-    return {app_id: (failed, undecided, warnings) for app_id, failed, undecided, warnings in rows}
-
-
-def queue_query(call_id: int | None = None) -> sa.Select:
-    """Applications waiting for the eligibility check (or for the applicant's clarification), oldest
-    submission first, with when they were sent; the counts of their results come per page (``_counts``)."""
-    submitted_at = _submitted_at()
-    query = (sa.select(Application, submitted_at.label("submitted_at"))
-             .where(Application.state.in_(QUEUE_STATES))
-             .options(sa.orm.joinedload(Application.call), sa.orm.joinedload(Application.organisation),
-                      sa.orm.lazyload(Application.submissions))
-             .order_by(submitted_at.asc().nulls_last(), Application.id.asc()))
-    if call_id:
-        query = query.where(Application.call_id == call_id)
-    return query
-
-
 @bp.get("/")
 @login_required
 @roles_required(*QUEUE_ROLES)
 def queue():
     call_id = request.args.get("call_id", type=int)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = queue_query(call_id)
-    total = db.session.execute(sa.select(sa.func.count()).select_from(
-        query.with_only_columns(Application.id).order_by(None).subquery())).scalar_one()
-    found = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
-    counts = _counts([application.id for application, _submitted in found])
-    rows = [(application, submitted_at, *counts.get(application.id, (0, 0, 0)))
-            for application, submitted_at in found]
-    calls = db.session.scalars(sa.select(Call).where(Call.id.in_(
-        sa.select(Application.call_id).where(Application.state.in_(QUEUE_STATES)))).order_by(Call.code)).all()
+    total = queue_total(call_id)
+    rows = [(row.application, row.submitted_at, row.failed, row.undecided, row.warnings)
+            for row in queue_page(page, PER_PAGE, call_id)]
     return render_template("eligibility/queue.html", rows=rows, total=total, page=page, call_id=call_id,
-                           calls=calls, pages=max((total + PER_PAGE - 1) // PER_PAGE, 1))
+                           calls=queue_calls(), pages=max((total + PER_PAGE - 1) // PER_PAGE, 1))
 
 
 # --- One application ---------------------------------------------------------------------------

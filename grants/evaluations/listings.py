@@ -96,17 +96,19 @@ def pool_rows(call: Call) -> list[PoolRow]:
 
 
 def pool_page(call: Call, page: int, per_page: int) -> tuple[list[PoolRow], int]:
-    """One page of the pool of ``call`` (by name) with each member's workload, and the pool's size: three
-    statements. The workload is one GROUP BY over the page's evaluators' assignments only (an index range of
-    ``(evaluator_id, state)`` per member), not over every assignment of every call."""
-    members = db.session.execute(
-        sa.select(PoolMember.user_id, User.name, User.email, User.is_active_account, PoolMember.created_at)
+    """One page of the pool of ``call`` (by name) with each member's workload, and the pool's size: two
+    statements (the size comes with the page's members; read on its own past the last page). The workload is one
+    GROUP BY over the page's evaluators' assignments only (an index range of ``(evaluator_id, state)`` per member),
+    not over every assignment of every call."""
+    size = sa.select(sa.func.count()).select_from(PoolMember).where(PoolMember.call_id == call.id)
+    found = db.session.execute(
+        sa.select(PoolMember.user_id, User.name, User.email, User.is_active_account, PoolMember.created_at,
+                  size.correlate(None).scalar_subquery())
         .join(User, User.id == PoolMember.user_id).where(PoolMember.call_id == call.id)
         .order_by(User.name, User.id).limit(per_page).offset((page - 1) * per_page)).all()
-    total = db.session.execute(sa.select(sa.func.count()).select_from(PoolMember)
-                               .where(PoolMember.call_id == call.id)).scalar_one()
-    if not members:
-        return [], total
+    if not found:  # past the last page (or an empty pool): the size alone
+        return [], db.session.execute(size).scalar_one()
+    members, total = [row[:-1] for row in found], found[0][-1]
 
     def count(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
@@ -117,10 +119,10 @@ def pool_page(call: Call, page: int, per_page: int) -> tuple[list[PoolRow], int]
                     sa.select(Assignment.evaluator_id, count(is_open),
                               count(sa.and_(is_open, Assignment.call_id == call.id)),
                               count(sa.and_(Assignment.state == "submitted", Assignment.call_id == call.id)))
-                    .where(Assignment.evaluator_id.in_([member.user_id for member in members]),
+                    .where(Assignment.evaluator_id.in_([member[0] for member in members]),
                            sa.or_(is_open, Assignment.call_id == call.id))
                     .group_by(Assignment.evaluator_id))}
-    return [PoolRow(*member, *workload.get(member.user_id, (0, 0, 0))) for member in members], total
+    return [PoolRow(*member, *workload.get(member[0], (0, 0, 0))) for member in members], total
 
 
 def pool_choices(call: Call) -> list[tuple[int, str, str]]:
@@ -142,10 +144,12 @@ def pool_candidates(call: Call) -> list[tuple[int, str, str]]:
         .order_by(User.name, User.id))]
 
 
-def pool_item(row) -> dict[str, Any]:
-    user_id, name, email, is_active, added_at, open_total, open_in_call, submitted = row
-    return {"user_id": user_id, "name": name, "email": email, "is_active": is_active, "added_at": added_at,
-            "open_assignments": open_total, "open_in_call": open_in_call, "submitted_in_call": submitted}
+def pool_item(row: PoolRow | sa.Row) -> dict[str, Any]:
+    """The API item of a pool member: a :class:`PoolRow` (``pool_page``) or a row of ``pool_query``."""
+    member = row if isinstance(row, PoolRow) else PoolRow(*row)
+    return {"user_id": member.user_id, "name": member.name, "email": member.email, "is_active": member.is_active,
+            "added_at": member.added_at, "open_assignments": member.open_total, "open_in_call": member.open_in_call,
+            "submitted_in_call": member.submitted_in_call}
 
 
 # --- assignments --------------------------------------------------------------------------------------
@@ -319,6 +323,7 @@ def assignments_page(call: Call, *, page: int, per_page: int, state: str | None 
         return AssignmentsPage([], total, page, per_page, is_estimate)
     applications = db.session.execute(
         sa.select(Application).where(Application.call_id == call.id, Application.id.in_(ids))
+        .options(sa.orm.lazyload(Application.submissions))  # not shown: no snapshots read
         .order_by(Application.id)).unique().scalars().all()
     thirds = {(app_id, gate_stage) for app_id, gate_stage in db.session.execute(
         sa.select(EvaluationResult.application_id, EvaluationResult.gate_stage)
@@ -363,11 +368,13 @@ def short_of_evaluators(call: Call) -> list[dict[str, Any]]:
                  sa.select(Application.id, Application.title, Organisation.name, active, third)
                  .join(Organisation, Organisation.id == Application.organisation_id)
                  .outerjoin(EvaluationResult, sa.and_(EvaluationResult.application_id == Application.id,
+                                                      EvaluationResult.call_id == call.id,
                                                       EvaluationResult.gate_stage == ""))
                  .where(Application.call_id == call.id, Application.state == EVALUATION_STATE,
                         active < required + third))]
     applications = db.session.execute(
         sa.select(Application).where(Application.call_id == call.id, Application.state == GATE_STATE)
+        .options(sa.orm.lazyload(Application.submissions))
         .order_by(Application.id)).unique().scalars().all()
     if applications:
         short += _short_at_gates(applications, required)
