@@ -109,6 +109,12 @@ class Assignment(TimestampMixin, db.Model):
         sa.Index("ix_assignments_call_id_state", "call_id", "state"),
         # the call's assignments page, in the API's order (application, then assignment)
         sa.Index("ix_assignments_call_id_application_id_id", "call_id", "application_id", "id"),
+        # an evaluator pool's open work per call, read from the index alone
+        sa.Index("ix_assignments_evaluator_id_state_call_id", "evaluator_id", "state", "call_id"),
+        # a call's overdue open assignments, soonest due first, without sorting them
+        sa.Index("ix_assignments_open_call_id_due_at_id", "call_id", "due_at", "id",
+                 postgresql_where=sa.text("state IN ('assigned', 'accepted')"),
+                 sqlite_where=sa.text("state IN ('assigned', 'accepted')")),
         sa.Index("ix_assignments_application_id", "application_id"),
         sa.CheckConstraint("state NOT IN ('accepted', 'submitted') "
                            "OR (has_conflict IS NOT NULL AND has_conflict = false)",
