@@ -60,16 +60,18 @@ class Server:
             return ""
 
 
-def server_env(database_url: str, upload_dir: Path) -> dict[str, str]:
-    """The testing configuration on ``database_url``, inline background work (no Redis)."""
+def server_env(database_url: str, upload_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The testing configuration on ``database_url``, inline background work (no Redis); ``extra`` settings on top."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GRANTS_")}
     env.update(GRANTS_CONFIG="testing", GRANTS_DATABASE_URL=database_url, GRANTS_UPLOAD_DIR=str(upload_dir))
+    env.update(extra or {})
     return env
 
 
 def start(database_url: str, tmp_path: Path, *, workers: int = 2, port: int | None = None,
-          name: str = "gunicorn") -> Server:
-    """gunicorn (master and ``workers`` sync workers) serving ``grants:create_app()``; returns once it answers."""
+          name: str = "gunicorn", env: dict[str, str] | None = None) -> Server:
+    """gunicorn (master and ``workers`` sync workers) serving ``grants:create_app()``; returns once it answers.
+    ``env``: settings (``GRANTS_…``) to give the app besides the testing configuration."""
     port = port or free_port()
     log = tmp_path / f"{name}.log"
     (tmp_path / "uploads").mkdir(exist_ok=True)
@@ -77,7 +79,7 @@ def start(database_url: str, tmp_path: Path, *, workers: int = 2, port: int | No
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{port}", "--timeout", "60",
              "--graceful-timeout", "5", "grants:create_app()"],
-            cwd=ROOT, env=server_env(database_url, tmp_path / "uploads"), stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=server_env(database_url, tmp_path / "uploads", env), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)  # its own process group: killed as one
     server = Server(process, port, log)
     deadline = time.monotonic() + START_TIMEOUT

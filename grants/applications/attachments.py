@@ -169,10 +169,10 @@ def add_attachment(application: Application, actor, file_storage: FileStorage | 
         db.session.add(attachment)
         db.session.flush()
         record_event(action="attachment.upload", object_type="application", object_id=application.id,
-                     actor=actor, payload={"attachment_id": attachment.id, "filename": received.filename,
-                                           "size": received.size, "sha256": received.sha256,
-                                           "content_type": received.content_type,
-                                           "question_code": question_code or None})
+                     actor=actor, role="applicant",
+                     payload={"attachment_id": attachment.id, "filename": received.filename, "size": received.size,
+                              "sha256": received.sha256, "content_type": received.content_type,
+                              "question_code": question_code or None})
     except BaseException:
         forget_upload(received)
         raise
@@ -188,7 +188,7 @@ def remove_attachment(application: Application, actor, attachment: Attachment) -
     attachment.removed_at = utcnow()
     db.session.flush()
     record_event(action="attachment.remove", object_type="application", object_id=application.id, actor=actor,
-                 payload={"attachment_id": attachment.id, "filename": attachment.filename,
+                 role="applicant", payload={"attachment_id": attachment.id, "filename": attachment.filename,
                           "sha256": attachment.sha256})
 
 

@@ -20,6 +20,7 @@ from grants.applications.attachments import (
 from grants.applications.clarification import (
     APPLICATION_FIELDS,
     act_on_application,
+    may_change_file,
     reopenable,
     reopened_labels,
     reopened_scope,
@@ -89,12 +90,13 @@ def detail(application_id: int):
     form.version.data = application.version
     actions = available_triggers(application, current_user)
     language = current_language()
+    scope = reopened_scope(application)
     return render_template("applications/detail.html", application=application, form=form, error=error,
                            can_edit=can_edit(current_user, application), next_step=next_step(application),
                            reopen_choices=(reopenable(application, language)
                                            if any(a["trigger"] == CLARIFICATION for a in actions) else []),
-                           reopened=reopened_labels(application, reopened_scope(application), language),
-                           panel=attachments_panel(application), actions=actions,
+                           reopened=reopened_labels(application, scope, language),
+                           panel=attachments_panel(application, scope), actions=actions,
                            history=history(application, current_user)), status
 
 
@@ -264,9 +266,11 @@ def receipt(application_id: int, round_: int):
 
 
 
-def attachments_panel(application: Application) -> dict:
-    """What the attachments part of the application page shows and offers."""
-    return {"attachments": list_attachments(application), "may_change": can_edit(current_user, application),
+def attachments_panel(application: Application, scope: frozenset[str] | None) -> dict:
+    """What the attachments part of the application page shows and offers; ``scope``: what a clarification
+    request reopened (``reopened_scope``): the loose files may change only when it reopened them."""
+    may_change = can_edit(current_user, application) and may_change_file(scope, None)
+    return {"attachments": list_attachments(application), "may_change": may_change,
             "form": AttachmentForm(), "remove_form": RemoveAttachmentForm(),
             "limit_mb": int(current_app.config["MAX_UPLOAD_MB"])}
 

@@ -25,6 +25,11 @@ def format_points(value) -> str:
     return babel_format_decimal(Decimal(str(value)), format="#,##0.##")
 
 
+def format_kilobytes(size: int | None) -> str:
+    """A file's size in kilobytes with one decimal, in the user's language (0,6 KB in Latvian, 0.6 KB in English)."""
+    return f"{babel_format_decimal(Decimal(size or 0) / 1024, format='#,##0.0')} KB"
+
+
 def format_day(value) -> str:
     """A calendar date in the user's language (1. decembris 2026 / 1 December 2026)."""
     return format_date(value, "long") if value is not None else ""
@@ -55,6 +60,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.filters["points"] = format_points
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["kilobytes"] = format_kilobytes
 
     @app.context_processor
     def inject_globals():
