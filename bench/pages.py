@@ -234,7 +234,7 @@ def targets(url: str) -> dict[str, int]:
                                        "ON m.organisation_id = a.organisation_id WHERE m.user_id = :u", u=applicant),
                 "assignment": one("SELECT max(id) FROM assignments WHERE evaluator_id = :u AND state = 'submitted'",
                                   u=evaluator),
-                "year": int(one("SELECT max(extract(year from decided_on)) FROM decisions") or 2026),
+                "year": int(str(one("SELECT max(decided_on) FROM decisions") or "2026")[:4]),
                 "user": applicant,
             }
     finally:
