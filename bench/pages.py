@@ -247,6 +247,8 @@ def rows(t: dict[str, int]) -> list[Row]:
     big, app, elig, grant, prog = t["big_call"], t["application"], t["eligibility"], t["grant"], t["programme"]
     page = [
         ("officer", "/dashboard/"), ("officer", "/applications/"), ("officer", "/applications/?page=100"),
+        ("officer", f"/applications/?call_id={big}&state=in_evaluation&sort=title"),
+        ("officer", "/applications/?sort=submitted&page=100"),
         ("officer", f"/applications/{app}"), ("committee", f"/applications/{app}/decision"),
         ("officer", "/eligibility/"), ("officer", f"/eligibility/applications/{elig}"),
         ("officer", "/calls/"), ("officer", f"/calls/{big}"), ("officer", f"/calls/{big}/evaluation"),
@@ -272,6 +274,8 @@ def rows(t: dict[str, int]) -> list[Row]:
     ]
     api = [
         ("officer", "/api/v1/applications"), ("officer", "/api/v1/applications?page=100"),
+        ("officer", "/api/v1/applications?state=eligibility_review&si_stage=idea_generation&sort=amount_desc"),
+        ("officer", "/api/v1/applications?sort=title&page=100"),
         ("officer", f"/api/v1/applications/{app}"), ("officer", f"/api/v1/applications/{app}/history"),
         ("officer", f"/api/v1/applications/{app}/eligibility"), ("officer", "/api/v1/calls"),
         ("officer", f"/api/v1/calls/{big}"), ("officer", f"/api/v1/calls/{big}/evaluation"),

@@ -62,6 +62,9 @@ GET    /api/v1/applications/<application_id>/attachments/<attachment_id>       4
 GET    /api/v1/applications/<application_id>/history                           401 200 404 200 404 200 200 200 200 200
 GET    /api/v1/applications/<application_id>/transitions                       401 200 404 200 404 200 200 200 200 200
 POST   /api/v1/applications/<application_id>/transitions                       401 200 404 404 404 403 403 403 403 403
+# bulk actions on a selection of the list: officers and administrators (the empty body is refused: 422)
+POST   /api/v1/applications/bulk/assign                                        401 403 403 403 403 422 403 403 403 422
+POST   /api/v1/applications/bulk/export                                        401 403 403 403 403 422 403 403 403 422
 # --- api_audit: the audit trail: auditors and administrators
 GET    /api/v1/audit/events                                                    401 403 403 403 403 403 403 403 200 200
 GET    /api/v1/audit/export                                                    401 403 403 403 403 403 403 403 200 200
@@ -239,6 +242,8 @@ GET    /calls/<call_id>/assignments                                            4
 POST   /calls/<call_id>/assignments/<assignment_id>/reassign                   401 403 403 403 403 422 403 403 403 422
 POST   /calls/<call_id>/assignments/<assignment_id>/return                     401 403 403 403 403 422 403 403 403 422
 POST   /calls/<call_id>/assignments/auto                                       401 403 403 403 403 302 403 403 403 302
+# for the applications ticked on the applications list (none ticked: back to the list, saying so)
+POST   /calls/assignments/auto                                                 401 403 403 403 403 302 403 403 403 302
 GET    /calls/<call_id>/evaluators                                             401 403 403 403 403 200 403 403 200 200
 POST   /calls/<call_id>/evaluators                                             401 403 403 403 403 422 403 403 403 422
 POST   /calls/<call_id>/evaluators/<user_id>/remove                            401 403 403 403 403 302 403 403 403 302
@@ -310,6 +315,8 @@ POST   /exports/<export_id>/retry                                              3
 GET    /exports/programmes/<programme_id>/360giving.json                       302 403 403 403 403 200 403 403 200 200
 GET    /exports/programmes/<programme_id>/operations.<export_format>           302 403 403 403 403 200 403 403 200 200
 POST   /exports/programmes/<programme_id>/operations/publish                   302 403 403 403 403 302 403 403 403 403
+# the applications ticked on the applications list, as CSV: officers and administrators (none ticked: back)
+POST   /exports/applications/selected                                          302 403 403 403 403 302 403 403 403 302
 # --- grant_reports: grant reports pages (the owner's accepted final report)
 GET    /grants/<application_id>/reports/new                                    302 404 404 404 404 403 403 403 403 403
 POST   /grants/<application_id>/reports/new                                    302 422 404 404 404 403 403 403 403 403

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint
 from webargs.multidictproxy import MultiDictProxy
@@ -19,8 +22,17 @@ from grants.applications.attachments import (
     remove_attachment,
 )
 from grants.applications.clarification import act_on_application
+from grants.applications.listing import (
+    BULK_ROLES,
+    DEFAULT_SORT,
+    MAX_SELECTED,
+    SORTS,
+    Listing,
+    application_states,
+    page_of,
+    unknown_ids,
+)
 from grants.applications.models import Application, Submission
-from grants.applications.permissions import newest_change_first, readable
 from grants.applications.schemas import (
     ApplicationCreateSchema,
     ApplicationFireSchema,
@@ -28,18 +40,73 @@ from grants.applications.schemas import (
     ApplicationPatchSchema,
     ApplicationSchema,
 )
-from grants.applications.search import newest_first_matching
 from grants.applications.services import create_application, get_readable, update_application
 from grants.core.db import db
-from grants.core.errors import NotFound
-from grants.core.paging import page_of, page_schema
+from grants.core.errors import NotFound, UserInputError
+from grants.core.paging import page_schema, valid_id
 from grants.core.roles import RoleCode
 from grants.core.uploads import ALLOWED_TYPES, download_response
+from grants.evaluations.services import auto_assign_selected
+from grants.exports.services import record_download
+from grants.exports.streams import selected_applications_csv
+from grants.initiatives.stages import ALL_STAGE_CODES
 from grants.workflows.engine import available_triggers
 from grants.workflows.history import history
 from grants.workflows.schemas import HistoryEntrySchema, TransitionSchema
 
 blp = Blueprint("api_applications", __name__, description="Applications and their workflow")
+
+
+def _one_of(choices, message):
+    """A validator: the value is one of ``choices()`` (read when validating: the workflows load lazily)."""
+    def validate(value):
+        if value not in choices():
+            raise ma.ValidationError(str(message))
+    return validate
+
+
+class ListArgs(ApplicationListArgs):
+    state = ma.fields.String(load_default=None, validate=_one_of(
+        application_states, _l("Choose one of the states of the application workflows.")),
+        metadata={"description": "A workflow state code (`state` of an application)."})
+    si_stage = ma.fields.String(load_default=None, validate=_one_of(
+        lambda: ALL_STAGE_CODES, _l("Choose one of the SI stages.")), metadata={"description": "An SI stage code."})
+    sort = ma.fields.String(load_default=DEFAULT_SORT, validate=_one_of(
+        lambda: SORTS, _l("Choose one of the orders: %(sorts)s.", sorts=", ".join(SORTS))), metadata={
+        "description": "`newest` change first (default), `oldest` change first, `title` (A–Z), `amount_desc` and "
+                       "`amount_asc` (the requested amount), `submitted` (the latest submission, newest first; "
+                       "those never submitted last)."})
+
+
+class BulkSelectionSchema(ma.Schema):
+    ids = ma.fields.List(ma.fields.Integer(strict=True, validate=valid_id), required=True,
+                         validate=ma.validate.Length(min=1, max=MAX_SELECTED, error=_l(
+                             "Give from %(min)d to %(max)d ids.", min=1, max=MAX_SELECTED)),
+                         metadata={"description": f"Application ids (at most {MAX_SELECTED})."})
+
+
+class _BulkAssignmentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    application_id = ma.fields.Integer()
+    evaluator_id = ma.fields.Integer()
+    due_at = ma.fields.DateTime()
+
+
+class _BulkAssignOutcomeSchema(ma.Schema):
+    application_id = ma.fields.Integer()
+    outcome = ma.fields.String(metadata={
+        "description": "`assigned` (all it needed), `partly_assigned` or `no_evaluator` (the call's pool has too "
+                       "few evaluators free of conflicts: `missing`), `complete` (it had them already), "
+                       "`not_in_evaluation` (neither in evaluation nor at a stage gate: nothing done)."})
+    missing = ma.fields.Integer(metadata={"description": "Evaluators it still lacks."})
+    assignments = ma.fields.List(ma.fields.Nested(_BulkAssignmentSchema), metadata={
+        "description": "The assignments made for it."})
+
+
+class BulkAssignResultSchema(ma.Schema):
+    created = ma.fields.Integer(metadata={"description": "How many assignments were made in all"})
+    results = ma.fields.List(ma.fields.Nested(_BulkAssignOutcomeSchema), metadata={
+        "description": "Per application asked for, by id"})
 
 
 @blp.route("/applications", methods=["POST"])
@@ -57,21 +124,67 @@ def create(data):
 @blp.route("/applications", methods=["GET"])
 @blp.doc(security=BEARER)
 @authenticated()
-@blp.arguments(ApplicationListArgs, location="query")
+@blp.arguments(ListArgs, location="query")
 @blp.response(200, page_schema(ApplicationSchema))
+@blp.alt_response(422, description="A filter or the order that is not valid (`fields` names it).")
 def list_(args):
-    """The applications the caller may see, newest change first; filters `call_id`, `state`, `si_stage`, and
-    the search `q`."""
-    query = sa.select(Application).where(readable(current_user)).order_by(*newest_change_first(current_user))
-    for field in ("call_id", "state", "si_stage"):
-        if args.get(field) is not None:
-            query = query.where(getattr(Application, field) == args[field])
-    if (args.get("q") or "").strip():
-        query = newest_first_matching(query, args["q"])
-    # the latest submission's time and hash only (not every snapshot); all applications: a bounded count
-    query = query.options(sa.orm.selectinload(Application.submissions).load_only(
-        Submission.round, Submission.submitted_at, Submission.content_hash))
-    return page_of(query, args["page"], args["per_page"], bounded=True)
+    """The applications the caller may see: filters `call_id`, `state`, `si_stage`, the search `q`, in the
+    order `sort` (newest change first by default)."""
+    listing = Listing(call_id=args.get("call_id"), state=args.get("state"), si_stage=args.get("si_stage"),
+                      q=(args.get("q") or "").strip(), sort=args["sort"])
+    # the latest submission's time and hash only (not every snapshot); not the call (its form, rules and rubric
+    # for every row) nor the organisation, which the items do not show; all applications: a bounded count
+    return page_of(current_user, listing, args["page"], args["per_page"], options=(
+        sa.orm.selectinload(Application.submissions).load_only(
+            Submission.round, Submission.submitted_at, Submission.content_hash),
+        sa.orm.lazyload(Application.call), sa.orm.lazyload(Application.organisation))).as_dict()
+
+
+# --- Bulk actions on a selection (officers, administrators) --------------------------------------------
+
+def _selection(data) -> list[int]:
+    """The ids asked for, each once; ids naming no application are refused (422 naming them)."""
+    ids = list(dict.fromkeys(data["ids"]))
+    unknown = unknown_ids(current_user, ids)
+    if unknown:
+        raise UserInputError(fields={"ids": [_("No application has the id %(ids)s.",
+                                               ids=", ".join(str(app_id) for app_id in sorted(unknown)))]})
+    return ids
+
+
+@blp.route("/applications/bulk/assign", methods=["POST"])
+@blp.doc(security=BEARER)
+@authenticated(*BULK_ROLES)
+@blp.arguments(BulkSelectionSchema)
+@blp.response(200, BulkAssignResultSchema)
+@blp.alt_response(422, description="No ids, more than 200, or ids naming no application (`fields.ids`).")
+def bulk_assign(data):
+    """Automatic assignment for the chosen applications (whatever their calls): each one in evaluation or at
+    a stage gate gets the evaluators its round still needs, as `POST /calls/{id}/assignments/auto` does for
+    a whole call; per application, what was done or why not."""
+    outcomes = auto_assign_selected(_selection(data), current_user)
+    result = {"created": sum(len(item.created) for item in outcomes),
+              "results": [{"application_id": item.application_id, "outcome": item.outcome, "missing": item.missing,
+                           "assignments": [{"id": a.id, "application_id": a.application_id,
+                                            "evaluator_id": a.evaluator_id, "due_at": a.due_at}
+                                           for a in item.created]} for item in outcomes]}
+    db.session.commit()
+    return result
+
+
+@blp.route("/applications/bulk/export", methods=["POST"])
+@blp.doc(security=BEARER, responses=file_download(
+    "The chosen applications as CSV, with the applications export's columns, by id.", ["text/csv"]))
+@authenticated(*BULK_ROLES)
+@blp.arguments(BulkSelectionSchema)
+@blp.alt_response(422, description="No ids, more than 200, or ids naming no application (`fields.ids`).")
+def bulk_export(data):
+    """The chosen applications as CSV (the applications export's columns, headers in the request language);
+    the download is audited as an export (`export.applications_selected`)."""
+    ids = _selection(data)
+    record_download(current_user, "applications_selected", {"application_ids": ids, "format": "csv"})
+    db.session.commit()
+    return selected_applications_csv(ids)
 
 
 @blp.route("/applications/<int:application_id>", methods=["GET"])

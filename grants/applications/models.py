@@ -73,6 +73,10 @@ class Application(TimestampMixin, db.Model):
         #: The eligibility queue across calls; the applications list, newest change first (migration 0016).
         sa.Index("ix_applications_state_call_id", "state", "call_id"),
         sa.Index("ix_applications_updated_at_id", "updated_at", "id"),
+        #: The applications list sorted by title or by the amount asked for, a page read in index order
+        #: (migration 0019).
+        sa.Index("ix_applications_title_id", "title", "id"),
+        sa.Index("ix_applications_requested_amount_cents_id", "requested_amount_cents", "id"),
         search.pg_index("ix_applications_search"),
     )
 
@@ -140,6 +144,8 @@ class Submission(TimestampMixin, db.Model):
         sa.UniqueConstraint("application_id", "round"),
         #: An application's first and latest submission time without reading the snapshots (migration 0016).
         sa.Index("ix_submissions_application_id_submitted_at", "application_id", "submitted_at"),
+        #: The applications list by submission time, newest first (migration 0019).
+        sa.Index("ix_submissions_submitted_at_application_id", "submitted_at", "application_id"),
     )
 
 

@@ -29,15 +29,15 @@ from grants.applications.clarification import (
     TRIGGER as CLARIFICATION,
 )
 from grants.applications.forms import EditApplicationForm, NewApplicationForm
+from grants.applications.listing import BULK_ROLES, Listing, back_to, choices, page_of, sort_labels
 from grants.applications.models import Application, Attachment, Submission
-from grants.applications.permissions import can_edit, is_editable, newest_change_first, readable
-from grants.applications.search import newest_first_matching
+from grants.applications.permissions import can_edit, is_editable
 from grants.applications.services import create_application, get_readable, missing_answers, update_application
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
 from grants.core.i18n import current_language
-from grants.core.paging import bounded_count
+from grants.core.input_guard import MAX_ID
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.core.templating import format_when
@@ -52,26 +52,29 @@ from grants.workflows.history import history
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
 PER_PAGE = 50
-#: Characters of a search that are read (as the API's ``q``).
-MAX_SEARCH = 200
 
 
 @bp.get("/")
 @login_required
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
-    q = (request.args.get("q") or "").strip()[:MAX_SEARCH]
-    query = sa.select(Application).where(readable(current_user)).order_by(*newest_change_first(current_user))
-    if q:  # the words of the title, the organisation's name and the initiative's title (full-text index)
-        query = newest_first_matching(query, q)
-    total, estimate = bounded_count(query)  # exact up to 10,000, an estimate beyond (grants.core.paging)
-    applications = db.session.scalars(
-        query.options(sa.orm.joinedload(Application.call).joinedload(Call.programme),
-                      sa.orm.lazyload(Application.submissions))
-        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
-    return render_template("applications/index.html", applications=applications, page=page, total=total,
-                           total_is_estimate=estimate,
-                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q)
+    """The applications the user may read: filtered, searched and sorted by the query string (a value that
+    is not valid is left out); officers and administrators select rows for a bulk action."""
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_ID)
+    listing = Listing.from_args(request.args)
+    # what the rows show: not the answers, nor the call's form, rules and rubric (read for every row), nor the
+    # call's stages or any snapshot; the latest submission's time comes with the rows
+    found = page_of(current_user, listing, page, PER_PAGE, options=(
+        sa.orm.defer(Application.answers), sa.orm.lazyload(Application.submissions),
+        sa.orm.joinedload(Application.call).load_only(Call.code, Call.programme_id).lazyload(Call.stages),
+        sa.orm.joinedload(Application.call).joinedload(Call.programme)), with_submitted_at=True)
+    return render_template("applications/index.html", applications=found.items, page=page, total=found.total,
+                           submitted_at=found.submitted_at,
+                           total_is_estimate=found.total_is_estimate, pages=found.pages, q=listing.q,
+                           listing=listing, query_args=listing.query_args(),
+                           choices=choices(current_user, current_language()),
+                           sorts=list(sort_labels().items()),
+                           bulk=current_user.has_any_role(*BULK_ROLES),
+                           back=back_to(listing, page), select_all=request.args.get("select") == "all")
 
 
 @bp.route("/<int:application_id>", methods=["GET", "POST"])

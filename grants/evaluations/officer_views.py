@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from grants.applications.listing import MAX_SELECTED, list_url, selected_ids, unknown_ids
 from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
@@ -261,6 +262,57 @@ def auto_assign(call_id: int):
         flash(_("Applications short of evaluators (how many are missing): %(list)s. Add evaluators to the pool "
                 "and assign again.", list=listed), "error")
     return redirect(url_for("call_evaluation.assignments", call_id=call_id))
+
+
+@bp.post("/assignments/auto")
+@roles_required(*EDITORS)
+def auto_assign_selected():
+    """Automatic assignment for the applications ticked on the applications list (whatever their calls);
+    back to the list, saying per application what was done or why not."""
+    back = list_url(request.form.get("back"))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired. Please send it again."), "error")
+        return redirect(back)
+    ids = selected_ids(request.form.getlist("ids"))
+    if not ids or len(ids) > MAX_SELECTED or unknown_ids(current_user, ids):
+        flash(_("Choose from 1 to %(max)d applications of the list.", max=MAX_SELECTED), "error")
+        return redirect(back)
+    try:
+        outcomes = services.auto_assign_selected(ids, current_user)
+    except GrantsError as error:
+        flash(_failed(error), "error")
+        return redirect(back)
+    db.session.commit()
+    for category, message in _selected_messages(outcomes):
+        flash(message, category)
+    return redirect(back)
+
+
+def _selected_messages(outcomes: list[services.SelectedOutcome]) -> list[tuple[str, str]]:
+    """One message per kind of outcome, naming its applications (with how many evaluators each got or lacks)."""
+    listed: dict[str, list[str]] = {}
+    for item in outcomes:
+        detail = {"assigned": len(item.created), "partly_assigned": f"{len(item.created)}/{item.missing}",
+                  "no_evaluator": item.missing}.get(item.outcome)
+        listed.setdefault(item.outcome, []).append(f"#{item.application_id}" + (f" ({detail})" if detail else ""))
+    messages = []
+    for outcome, names in listed.items():
+        text = ", ".join(names)
+        if outcome == "assigned":
+            messages.append(("success", _("Evaluators assigned (how many): %(list)s.", list=text)))
+        elif outcome == "partly_assigned":
+            messages.append(("error", _("Some evaluators assigned, but the pool has too few free of conflicts "
+                                        "(assigned/still missing): %(list)s. Add evaluators to the call's pool "
+                                        "and assign again.", list=text)))
+        elif outcome == "no_evaluator":
+            messages.append(("error", _("Nobody in the call's pool may evaluate these (how many are missing): "
+                                        "%(list)s. Add evaluators to the pool and assign again.", list=text)))
+        elif outcome == "complete":
+            messages.append(("info", _("These already have the evaluators they need: %(list)s.", list=text)))
+        else:
+            messages.append(("info", _("Not in evaluation or at a stage gate, so nothing was assigned: %(list)s.",
+                                       list=text)))
+    return messages
 
 
 def _assignment(call: Call, assignment_id: int) -> Assignment:

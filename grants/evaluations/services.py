@@ -19,7 +19,7 @@ over the same reviews; a criterion below its minimum, or a total below the thres
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -264,6 +264,9 @@ class AssignmentReport:
 
     created: list[Assignment] = field(default_factory=list)
     short: dict[int, int] = field(default_factory=dict)
+    #: The applications it looked at: those being scored (of those asked for), except a stage gate with no
+    #: further stage (which cannot be scored).
+    considered: list[int] = field(default_factory=list)
 
 
 class _Planner:
@@ -371,13 +374,15 @@ def _lock_call(call: Call) -> None:
     db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
 
 
-def auto_assign(call: Call, actor) -> AssignmentReport:
+def auto_assign(call: Call, actor, only: set[int] | None = None) -> AssignmentReport:
     """Give every application of ``call`` being scored (in evaluation, or at a stage gate) the
-    evaluators its round still needs."""
+    evaluators its round still needs; ``only``: just those of these applications (a selection on the
+    applications list), the others left as they are."""
     _lock_call(call)
-    applications = list(db.session.scalars(
-        sa.select(Application).where(Application.call_id == call.id, Application.state.in_(ROUND_STATES))
-        .order_by(Application.id)).unique())
+    query = sa.select(Application).where(Application.call_id == call.id, Application.state.in_(ROUND_STATES))
+    if only is not None:
+        query = query.where(Application.id.in_(sorted(only)))
+    applications = list(db.session.scalars(query.order_by(Application.id)).unique())
     rounds = {application.id: evaluation_round(application) or "" for application in applications}
     results = {(r.application_id, r.gate_stage): r for r in db.session.scalars(
         sa.select(EvaluationResult).where(EvaluationResult.call_id == call.id,
@@ -388,6 +393,7 @@ def auto_assign(call: Call, actor) -> AssignmentReport:
         gate_stage = rounds[application.id]
         if application.state == GATE_STATE and not gate_stage:
             continue  # a gate with no further stage cannot be scored (the workflow's guards prevent it)
+        report.considered.append(application.id)
         result = results.get((application.id, gate_stage))
         missing = needed(application, result, planner.active[application.id], gate_stage)
         for user in planner.eligible(application)[:missing]:
@@ -399,8 +405,54 @@ def auto_assign(call: Call, actor) -> AssignmentReport:
             report.short[application.id] = missing
     record_event(action="call.auto_assign", object_type="call", object_id=call.id, actor=actor,
                  role=_staff_role(actor), payload={"created": len(report.created),
-                                                 "short": {str(k): v for k, v in report.short.items()}})
+                                                 "short": {str(k): v for k, v in report.short.items()},
+                                                 **({"only": sorted(only)} if only is not None else {})})
     return report
+
+
+@dataclass
+class SelectedOutcome:
+    """What automatic assignment did for one application of a selection: ``outcome`` is ``assigned`` (all it
+    needed), ``partly_assigned`` and ``no_evaluator`` (the pool has too few free of conflicts: ``missing``),
+    ``complete`` (it had its evaluators already) or ``not_in_evaluation`` (not being scored: nothing done)."""
+
+    application_id: int
+    outcome: str
+    created: list[Assignment] = field(default_factory=list)
+    missing: int = 0
+
+
+def auto_assign_selected(application_ids: Iterable[int], actor) -> list[SelectedOutcome]:
+    """:func:`auto_assign` for chosen applications, whatever their calls (each call's in turn, by id, so two
+    officers never wait for each other's calls crosswise); ids naming no application are left out. Every
+    assignment is audited, and each call's run (``call.auto_assign`` with the applications it was ``only``)."""
+    ids = sorted(set(application_ids))
+    found: set[int] = set()
+    by_call: dict[int, set[int]] = defaultdict(set)  # those being scored (checked again under the call's lock)
+    for app_id, call_id, state in db.session.execute(
+            sa.select(Application.id, Application.call_id, Application.state).where(Application.id.in_(ids))):
+        found.add(app_id)
+        if state in ROUND_STATES:
+            by_call[call_id].add(app_id)
+    reports: dict[int, AssignmentReport] = {}
+    calls = {call.id: call for call in db.session.scalars(
+        sa.select(Call).where(Call.id.in_(sorted(by_call)))).unique()} if by_call else {}
+    for call_id in sorted(by_call):
+        report = auto_assign(calls[call_id], actor, only=by_call[call_id])
+        reports.update(dict.fromkeys(by_call[call_id], report))
+    outcomes = []
+    for app_id in (app_id for app_id in ids if app_id in found):
+        report = reports.get(app_id) or AssignmentReport()
+        created = [assignment for assignment in report.created if assignment.application_id == app_id]
+        missing = report.short.get(app_id, 0)
+        if app_id not in report.considered:
+            outcome = "not_in_evaluation"
+        elif missing:
+            outcome = "partly_assigned" if created else "no_evaluator"
+        else:
+            outcome = "assigned" if created else "complete"
+        outcomes.append(SelectedOutcome(app_id, outcome, created, missing))
+    return outcomes
 
 
 def _assign_one(application: Application, actor, reason: str, replaces: Assignment | None = None) -> Assignment | None:

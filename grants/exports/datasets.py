@@ -8,7 +8,7 @@ the session meanwhile. Money is a Decimal (a number cell in a EUR format in XLSX
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -165,10 +165,16 @@ APPLICATION_COLUMNS = (
 )
 
 
-def _applications_query(filters: dict[str, Any]) -> sa.Select:
-    first = (sa.select(Submission.application_id, sa.func.min(Submission.submitted_at).label("first"))
-             .group_by(Submission.application_id).subquery("first"))
-    latest = sa.select(sa.func.max(Decision.id)).group_by(Decision.application_id)
+def _applications_query(filters: dict[str, Any], ids: Collection[int] | None = None) -> sa.Select:
+    """The applications export's statement; ``ids``: only these applications (each part of it narrowed to them,
+    so a selection reads its own rows, not every submission and decision)."""
+    first = sa.select(Submission.application_id, sa.func.min(Submission.submitted_at).label("first"))
+    latest = sa.select(sa.func.max(Decision.id))
+    if ids is not None:
+        first = first.where(Submission.application_id.in_(ids))
+        latest = latest.where(Decision.application_id.in_(ids))
+    first = first.group_by(Submission.application_id).subquery("first")
+    latest = latest.group_by(Decision.application_id)
     decision = (sa.select(Decision.application_id, Decision.outcome, Decision.amount.label("amount"),
                           Decision.decided_on).where(Decision.id.in_(latest)).subquery("decision"))
     query = (sa.select(Application.id, Call.code, Organisation.name, Organisation.registration_number,
@@ -182,26 +188,35 @@ def _applications_query(filters: dict[str, Any]) -> sa.Select:
                                                   EvaluationResult.gate_stage == ""))
              .outerjoin(decision, decision.c.application_id == Application.id)
              .order_by(Application.id))
+    if ids is not None:
+        query = query.where(Application.id.in_(ids))
     if filters.get("state"):
         query = query.where(Application.state == filters["state"])
     return _scope(query, filters)
 
 
+def _application_rows(query: sa.Select) -> Iterator[dict[str, Any]]:
+    states = state_names()
+    for (app_id, code, name, number, legal_form, region, stage, title, requested, months, state, first, score,
+         outcome, amount, decided_on) in stream(query):
+        yield {"id": app_id, "call": code, "organisation": name, "registration_number": number,
+               "legal_form": label(LEGAL_FORM_LABELS, legal_form), "region": label(REGION_LABELS, region),
+               "si_stage": stage_label(stage), "title": title, "requested_amount": requested,
+               "duration_months": months, "state": states.get(state, state), "submitted_at": first,
+               "final_score": score, "decision": outcome, "decided_amount": amount, "decided_on": decided_on}
+
+
 @dataset("applications", _l("Applications"), filters={"programme_id": "id", "call_id": "id", "state": "state"})
 def applications(filters: dict[str, Any]) -> list[Table]:
     query = _applications_query(filters)
+    return [Table(_l("Applications"), APPLICATION_COLUMNS, lambda: _application_rows(query), lambda: count(query))]
 
-    def rows():
-        states = state_names()
-        for (app_id, code, name, number, legal_form, region, stage, title, requested, months, state, first, score,
-             outcome, amount, decided_on) in stream(query):
-            yield {"id": app_id, "call": code, "organisation": name, "registration_number": number,
-                   "legal_form": label(LEGAL_FORM_LABELS, legal_form), "region": label(REGION_LABELS, region),
-                   "si_stage": stage_label(stage), "title": title, "requested_amount": requested,
-                   "duration_months": months, "state": states.get(state, state), "submitted_at": first,
-                   "final_score": score, "decision": outcome, "decided_amount": amount, "decided_on": decided_on}
 
-    return [Table(_l("Applications"), APPLICATION_COLUMNS, rows, lambda: count(query))]
+def selected_applications(ids: Collection[int]) -> Table:
+    """The applications export's table for the applications chosen on the list (by id; the caller checks
+    that they may be read)."""
+    query = _applications_query({}, ids=sorted(set(ids)))
+    return Table(_l("Applications"), APPLICATION_COLUMNS, lambda: _application_rows(query), lambda: count(query))
 
 
 # --- grants -------------------------------------------------------------------------------------------------
