@@ -22,9 +22,10 @@ from grants.grants_mgmt.files import get_file, open_file, remove_file
 from grants.grants_mgmt.listings import (
     grant_rows,
     grants_query,
+    grants_total,
     irregularities_query,
-    payment_rows,
-    payments_query,
+    payment_page,
+    payments_total,
 )
 from grants.grants_mgmt.permissions import get_readable, reads_all
 from grants.grants_mgmt.retention import retention_of
@@ -92,10 +93,11 @@ def _page(rows, total: int, page: int) -> dict:
 def list_grants(args):
     """Awarded applications the caller may see (staff: all; grantees: their own), newest first, with the
     agreement number, what is awarded and paid, the next report due and the retention date."""
-    query = grants_query(current_user, call_id=args["call_id"], state=args["state"], si_stage=args["si_stage"],
-                         programme_id=args["programme_id"], overdue=args["overdue"], today=today(), q=args["q"])
-    rows = grant_rows(window(query, args["page"], args["per_page"]), today=today())
-    return _page(rows, count_of(query), args["page"])
+    filters = {"call_id": args["call_id"], "state": args["state"], "si_stage": args["si_stage"],
+               "programme_id": args["programme_id"], "overdue": args["overdue"], "today": today(), "q": args["q"]}
+    rows = grant_rows(grants_query(current_user, page=args["page"], per_page=args["per_page"], **filters),
+                      today=today())
+    return _page(rows, grants_total(current_user, **filters), args["page"])
 
 
 # --- the agreement -------------------------------------------------------------------------------------
@@ -210,8 +212,8 @@ def _readable_payment(payment_id: int):
 def payment_queue(args):
     """Payments of every grant, by due date: `state=requested` is what finance verifies, `state=verified`
     what it pays."""
-    query = payments_query(state=args["state"], call_id=args["call_id"])
-    return _page(payment_rows(window(query, args["page"], args["per_page"])), count_of(query), args["page"])
+    filters = {"state": args["state"], "call_id": args["call_id"]}
+    return _page(payment_page(args["page"], args["per_page"], **filters), payments_total(**filters), args["page"])
 
 
 @blp.route("/payments/<int:payment_id>", methods=["GET"])

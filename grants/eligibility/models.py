@@ -93,4 +93,6 @@ class DeMinimisAid(TimestampMixin, db.Model):
     application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("applications.id", ondelete="RESTRICT"))
     reference: Mapped[str] = mapped_column(sa.String(120), default="")
 
-    __table_args__ = (sa.CheckConstraint("amount_cents >= 0", name="amount_not_negative"),)
+    __table_args__ = (sa.CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+                      # a grant's aid (the grants list's de minimis flag; migration 0020)
+                      sa.Index("ix_de_minimis_aid_application_id", "application_id"))

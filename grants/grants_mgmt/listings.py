@@ -55,7 +55,9 @@ class GrantRow:
     paid_amount: Decimal
     last_paid_on: date | None
     open_payments: int
-    de_minimis: bool
+    #: The award is in the de minimis register (a longer retention); read by :func:`grant_rows` for the grants
+    #: with an agreement (the award is registered when it is signed).
+    de_minimis: bool = False
     next_report_due: date | None = None
     overdue_reports: int = 0
     #: Indicators with a target in the agreement, and how many of them are reached.
@@ -96,13 +98,20 @@ def approved_ids() -> sa.Select:
     return sa.select(Decision.application_id).where(Decision.outcome == Outcome.APPROVED)
 
 
-def _payments() -> sa.Subquery:
+def _per_grant(column) -> sa.ScalarSelect:
+    """``column`` over the payments of the application of the row: a correlated subquery, evaluated for the
+    rows of the page only (the payments' application index), never an aggregate of every payment joined in."""
+    return (sa.select(column).where(Payment.application_id == Application.id).correlate(Application)
+            .scalar_subquery())
+
+
+def _money() -> tuple:
+    """What is paid, when last, and how many payments are open, per grant."""
     paid = Payment.state == "paid"
-    return (sa.select(Payment.application_id,
-                      sa.type_coerce(sa.func.sum(sa.case((paid, Payment.amount), else_=0)), Money).label("paid"),
-                      sa.func.max(sa.case((paid, Payment.paid_on))).label("last_paid_on"),
-                      sa.func.count(sa.case((Payment.state.in_(OPEN_PAYMENT_STATES), 1))).label("open"))
-            .group_by(Payment.application_id).subquery("paid"))
+    return (sa.func.coalesce(_per_grant(sa.type_coerce(sa.func.sum(sa.case((paid, Payment.amount), else_=0)),
+                                                       Money)), 0),
+            _per_grant(sa.func.max(sa.case((paid, Payment.paid_on)))),
+            _per_grant(sa.func.count(sa.case((Payment.state.in_(OPEN_PAYMENT_STATES), 1)))))
 
 
 def _decided() -> sa.Subquery:
@@ -117,63 +126,108 @@ def _decided() -> sa.Subquery:
             .subquery("decided"))
 
 
-def grants_query(user, *, call_id: int | None = None, state: str | None = None, si_stage: str | None = None,
-                 programme_id: int | None = None, organisation_id: int | None = None, overdue: bool = False,
-                 today: date | None = None, q: str | None = None) -> sa.Select:
-    """The grants ``user`` may see, newest first, with their money: one statement."""
-    paid, decided = _payments(), _decided()
-    de_minimis = sa.select(DeMinimisAid.application_id).where(DeMinimisAid.source == AidSource.AWARD,
-                                                             DeMinimisAid.application_id.is_not(None))
-    query = (sa.select(Application.id, Application.title, Organisation.name, Organisation.id, Call.id, Call.code,
-                       Application.si_stage, Application.award_stage, Application.state, Application.workflow_name,
-                       Application.workflow_version, GrantAgreement.number, GrantAgreement.awarded_amount,
-                       decided.c.amount, GrantAgreement.end_date, GrantAgreement.signed_at,
-                       sa.func.coalesce(paid.c.paid, 0), paid.c.last_paid_on, sa.func.coalesce(paid.c.open, 0),
-                       Application.id.in_(de_minimis))
-             .join(Organisation, Organisation.id == Application.organisation_id)
-             .join(Call, Call.id == Application.call_id)
-             .join(decided, decided.c.application_id == Application.id)
-             .outerjoin(GrantAgreement, GrantAgreement.application_id == Application.id)
-             .outerjoin(paid, paid.c.application_id == Application.id)
-             .order_by(Application.id.desc()))
+def _grant_conditions(user, *, call_id: int | None = None, state: str | None = None, si_stage: str | None = None,
+                      programme_id: int | None = None, organisation_id: int | None = None, overdue: bool = False,
+                      today: date | None = None, q: str | None = None) -> list[sa.ColumnElement[bool]]:
+    """The filters of the grants list as conditions on the application alone, so that the list and its count
+    (which joins nothing) share them."""
+    conditions: list[sa.ColumnElement[bool]] = []
     if not reads_all(user):
-        query = query.where(Application.organisation_id.in_(
+        conditions.append(Application.organisation_id.in_(
             sa.select(Membership.organisation_id).where(Membership.user_id == user.id)))
     if call_id is not None:
-        query = query.where(Application.call_id == call_id)
+        conditions.append(Application.call_id == call_id)
     if programme_id is not None:
-        query = query.where(Call.programme_id == programme_id)
+        conditions.append(Application.call_id.in_(sa.select(Call.id).where(Call.programme_id == programme_id)))
     if organisation_id is not None:
-        query = query.where(Application.organisation_id == organisation_id)
+        conditions.append(Application.organisation_id == organisation_id)
     if state:
-        query = query.where(Application.state == state)
+        conditions.append(Application.state == state)
     if si_stage:
-        query = query.where(Application.si_stage == si_stage)
+        conditions.append(Application.si_stage == si_stage)
     if overdue:
-        query = query.where(Application.id.in_(overdue_dues(today or date.today()).with_only_columns(
+        conditions.append(Application.id.in_(overdue_dues(today or date.today()).with_only_columns(
             ReportDue.application_id)))
     if q and q.strip():
         # The words of the title, the organisation's name and the initiative's title (full-text index), or
         # a piece of the agreement number as typed.
         escaped = q.strip().replace("/", "//").replace("%", "/%").replace("_", "/_")
-        query = query.where(sa.or_(Application.id.in_(matching_ids(q)),
-                                   GrantAgreement.number.ilike(f"%{escaped}%", escape="/")))
-    return query
+        conditions.append(sa.or_(Application.id.in_(matching_ids(q)), Application.id.in_(
+            sa.select(GrantAgreement.application_id).where(GrantAgreement.number.ilike(f"%{escaped}%", escape="/")))))
+    return conditions
+
+
+def grants_query(user, *, page: int | None = None, per_page: int = 50, **filters) -> sa.Select:
+    """The grants ``user`` may see, newest first, with their money: one statement. ``filters``: those of
+    :func:`grants_total` (call_id, state, si_stage, programme_id, organisation_id, overdue, today, q); ``page``
+    (from 1) of ``per_page`` rows, or every row.
+
+    The order is the approved decisions' application index, walked from the newest; a page's grants are chosen
+    first from the decisions (and the applications, when filtered) alone, and only they are joined to their
+    organisation, call and agreement and have their payments summed: rows skipped by a far page cost an index
+    entry each, not their joins and sums."""
+    conditions = _grant_conditions(user, **filters)
+    decided = _decided()
+    query = (sa.select(Application.id, Application.title, Organisation.name, Organisation.id, Call.id, Call.code,
+                       Application.si_stage, Application.award_stage, Application.state, Application.workflow_name,
+                       Application.workflow_version, GrantAgreement.number, GrantAgreement.awarded_amount,
+                       decided.c.amount, GrantAgreement.end_date, GrantAgreement.signed_at, *_money())
+             .join(Organisation, Organisation.id == Application.organisation_id)
+             .join(Call, Call.id == Application.call_id)
+             .join(decided, decided.c.application_id == Application.id)
+             .outerjoin(GrantAgreement, GrantAgreement.application_id == Application.id)
+             .order_by(decided.c.application_id.desc()))
+    if page is None:
+        return query.where(*conditions)
+    chosen = _decided()
+    ids = sa.select(chosen.c.application_id)
+    if conditions:
+        ids = ids.join(Application, Application.id == chosen.c.application_id).where(*conditions)
+    ids = ids.order_by(chosen.c.application_id.desc()).limit(per_page).offset((page - 1) * per_page)
+    return query.where(Application.id.in_(sa.select(ids.subquery("page").c.application_id)))
+
+
+def grants_total(user, **filters) -> int:
+    """How many rows :func:`grants_query` gives, exactly, without its joins: the applications with an approved
+    decision that pass the filters (every grant: the approved decisions' applications, from the decisions
+    alone)."""
+    conditions = _grant_conditions(user, **filters)
+    if conditions:
+        query = (sa.select(sa.func.count()).select_from(Application)
+                 .where(Application.id.in_(approved_ids()), *conditions))
+    else:
+        query = sa.select(sa.func.count(sa.distinct(Decision.application_id))).where(
+            Decision.outcome == Outcome.APPROVED)
+    return db.session.execute(query).scalar_one()
+
+
+def grant_calls(grant_states: tuple[str, ...]) -> list:
+    """``(id, code, title_lv, title_en)`` of the calls that have a grant, by code (the grants list's filter).
+
+    A grant is an application with an approved decision; its application is then in one of ``grant_states``
+    (the workflows enter them only by the approval, and never leave them), which the applications' state index
+    finds per call in a few entries, where asking every approved decision for its call reads them all."""
+    has_grant = (sa.select(Application.id)
+                 .where(Application.call_id == Call.id, Application.state.in_(grant_states),
+                        sa.exists().where(Decision.application_id == Application.id,
+                                          Decision.outcome == Outcome.APPROVED))
+                 .correlate(Call).exists())
+    return db.session.execute(sa.select(Call.id, Call.code, Call.title_lv, Call.title_en)
+                              .where(has_grant).order_by(Call.code)).all()
 
 
 def grant_rows(query: sa.Select, *, today: date) -> list[GrantRow]:
-    """The rows of ``query`` with the next report due, the overdue count and the indicators reached:
-    two more statements for the whole page."""
+    """The rows of ``query`` with the next report due, the overdue count, the indicators reached and whether
+    the award is de minimis aid: three more statements for the whole page."""
     rows = [GrantRow(*row) for row in db.session.execute(query)]
     if not rows:
         return rows
     ids = [row.application_id for row in rows]
     by_id = {row.application_id: row for row in rows}
-    delivered = sa.select(GrantReport.due_id).where(GrantReport.state.in_(DELIVERED_STATES))
     for app_id, next_due, late in db.session.execute(
             sa.select(ReportDue.application_id, sa.func.min(ReportDue.due_on),
                       sa.func.count(sa.case((ReportDue.due_on < today, 1))))
-            .where(ReportDue.application_id.in_(ids), ReportDue.id.not_in(delivered))
+            .where(ReportDue.application_id.in_(ids), ~_delivered())
             .group_by(ReportDue.application_id)):
         by_id[app_id].next_report_due = next_due
         by_id[app_id].overdue_reports = late if by_id[app_id].signed_at is not None else 0
@@ -186,10 +240,17 @@ def grant_rows(query: sa.Select, *, today: date) -> list[GrantRow]:
             number = parse_value(value)
             if number is not None:
                 reached[app_id][code] += Decimal(number)
-    for app_id, target in db.session.execute(sa.select(GrantAgreement.application_id,
-                                                       GrantAgreement.indicator_targets)
-                                             .where(GrantAgreement.application_id.in_(ids))):
+    # The register's rows of the page's awards only (asked per agreement: the register's application index, or
+    # one pass over the register), not every award of the register hashed for every page.
+    registered = (sa.select(DeMinimisAid.id)
+                  .where(DeMinimisAid.application_id == GrantAgreement.application_id,
+                         DeMinimisAid.source == AidSource.AWARD)
+                  .correlate(GrantAgreement).exists())
+    for app_id, target, de_minimis in db.session.execute(
+            sa.select(GrantAgreement.application_id, GrantAgreement.indicator_targets, registered)
+            .where(GrantAgreement.application_id.in_(ids))):
         targets[app_id] = target or {}
+        by_id[app_id].de_minimis = bool(de_minimis)
     for row in rows:
         goals = {code: Decimal(str(value)) for code, value in targets.get(row.application_id, {}).items()}
         if not goals:
@@ -205,15 +266,21 @@ def grant_rows(query: sa.Select, *, today: date) -> list[GrantRow]:
 
 # --- reports ---------------------------------------------------------------------------------------------
 
+def _delivered() -> sa.Exists:
+    """The required report of the row has been submitted or accepted: NOT EXISTS of it is an anti-join on the
+    reports' unique due index (``NOT IN`` a subquery cannot be, and hashed every delivered report)."""
+    return (sa.select(GrantReport.id).where(GrantReport.due_id == ReportDue.id, GrantReport.state.in_(DELIVERED_STATES))
+            .correlate(ReportDue).exists())
+
+
 def overdue_dues(today: date) -> sa.Select:
     """Reports required by signed agreements of grants not terminated, past their due date and
     neither submitted nor accepted."""
-    delivered = sa.select(GrantReport.due_id).where(GrantReport.state.in_(DELIVERED_STATES))
     return (sa.select(ReportDue)
             .join(GrantAgreement, GrantAgreement.application_id == ReportDue.application_id)
             .join(Application, Application.id == ReportDue.application_id)
             .where(ReportDue.due_on < today, GrantAgreement.signed_at.is_not(None), Application.state != "terminated",
-                   ReportDue.id.not_in(delivered)))
+                   ~_delivered()))
 
 
 @dataclass(frozen=True)
@@ -279,28 +346,51 @@ class PaymentRow:
     verified_by_id: int | None
     verified_at: Any
     paid_on: date | None
+    #: What the finance list's buttons need (grants.workflows.engine.available_triggers takes the row as the
+    #: payment: its workflow, state and grantee), and the version the buttons post.
+    organisation_id: int
+    workflow_name: str
+    workflow_version: int
+    version: int
 
 
-def payments_query(*, state: str | None = None, application_id: int | None = None,
-                   call_id: int | None = None) -> sa.Select:
-    """Payments with their grant, by due date: one statement."""
+def _payment_conditions(*, state: str | None = None, application_id: int | None = None,
+                        call_id: int | None = None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if state:
+        conditions.append(Payment.state == state)
+    if application_id is not None:
+        conditions.append(Payment.application_id == application_id)
+    if call_id is not None:
+        conditions.append(Payment.application_id.in_(sa.select(Application.id).where(Application.call_id == call_id)))
+    return conditions
+
+
+def payments_total(**filters) -> int:
+    """How many payments pass ``filters`` (those of :func:`payment_page`): from the payments alone."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(Payment)
+                              .where(*_payment_conditions(**filters))).scalar_one()
+
+
+def payment_page(page: int, per_page: int, **filters) -> list[PaymentRow]:
+    """Page ``page`` (from 1) of the payments with their grant, by due date: one statement. ``filters``: state,
+    application_id, call_id.
+
+    The page's payments are chosen first, by due date, from the payments alone (by the state's index when a
+    state is asked for), and only they are joined to their applications, organisations and agreements:
+    ordering the joined rows of every payment sorted them all."""
+    chosen = (sa.select(Payment.id).where(*_payment_conditions(**filters))
+              .order_by(Payment.due_on, Payment.id).limit(per_page).offset((page - 1) * per_page)
+              .subquery("page"))
     query = (sa.select(Payment.id, Payment.application_id, Application.title, Organisation.name, GrantAgreement.number,
                        Payment.kind, Payment.si_stage, Payment.amount, Payment.due_on, Payment.state,
-                       Payment.requested_at, Payment.verified_by_id, Payment.verified_at, Payment.paid_on)
+                       Payment.requested_at, Payment.verified_by_id, Payment.verified_at, Payment.paid_on,
+                       Application.organisation_id, Payment.workflow_name, Payment.workflow_version, Payment.version)
+             .join(chosen, chosen.c.id == Payment.id)
              .join(Application, Application.id == Payment.application_id)
              .join(Organisation, Organisation.id == Application.organisation_id)
              .outerjoin(GrantAgreement, GrantAgreement.application_id == Payment.application_id)
              .order_by(Payment.due_on, Payment.id))
-    if state:
-        query = query.where(Payment.state == state)
-    if application_id is not None:
-        query = query.where(Payment.application_id == application_id)
-    if call_id is not None:
-        query = query.where(Application.call_id == call_id)
-    return query
-
-
-def payment_rows(query: sa.Select) -> list[PaymentRow]:
     return [PaymentRow(*row[:5], getattr(row[5], "value", row[5]), *row[6:]) for row in db.session.execute(query)]
 
 

@@ -14,19 +14,16 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from grants.applications.attachments import UploadTooLarge
 from grants.applications.models import Application
-from grants.calls.models import Call
 from grants.core.db import db, today
 from grants.core.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed, UserInputError
 from grants.core.i18n import current_language
 from grants.core.input_guard import MAX_ID
-from grants.core.paging import count_of, window
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.core.templating import format_money, safe_next
@@ -64,14 +61,14 @@ from grants.grants_mgmt.forms import (
     report_kind_label,
 )
 from grants.grants_mgmt.listings import (
-    approved_ids,
+    grant_calls,
     grant_rows,
     grants_query,
-    payment_rows,
+    grants_total,
+    payment_page,
     payment_totals,
-    payments_query,
+    payments_total,
 )
-from grants.grants_mgmt.models import Payment
 from grants.grants_mgmt.models.reports import DELIVERED_STATES
 from grants.grants_mgmt.permissions import can_read, get_readable, is_grantee, may_manage, reads_all
 from grants.grants_mgmt.retention import retention_of
@@ -175,13 +172,9 @@ def index():
     filters = {"call_id": _arg_id("call_id"), "state": _arg_text("state", 40), "si_stage": _arg_text("si_stage", 40),
                "overdue": request.args.get("overdue") in ("1", "on", "true"), "q": _arg_text("q", 200)}
     page = _page()
-    query = grants_query(current_user, today=day, **filters)
-    total = count_of(query)
-    rows = grant_rows(window(query, page, PER_PAGE), today=day)
-    calls = db.session.execute(
-        sa.select(Call.id, Call.code, Call.title_lv, Call.title_en)
-        .where(Call.id.in_(sa.select(Application.call_id).where(Application.id.in_(approved_ids()))))
-        .order_by(Call.code)).all()
+    total = grants_total(current_user, today=day, **filters)
+    rows = grant_rows(grants_query(current_user, page=page, per_page=PER_PAGE, today=day, **filters), today=day)
+    calls = grant_calls(GRANT_STATES)
     language = current_language()
     pinned = _pinned(STAGE_GATED)
     return render_template(
@@ -493,16 +486,16 @@ def payment_list():
     if tab not in PAYMENT_TABS:
         tab = "requested"
     page = _page()
-    query = payments_query(state=None if tab == "all" else tab)
-    total = count_of(query)
-    rows = payment_rows(window(query, page, PER_PAGE))
+    total = payments_total(state=None if tab == "all" else tab)
+    rows = payment_page(page, PER_PAGE, state=None if tab == "all" else tab)
     actions: dict[int, list[dict[str, str]]] = {}
     versions: dict[int, int] = {}
-    if rows and current_user.has_any_role(*PAYMENT_ACTORS):
-        # The rows are plain values; the buttons need the payments themselves (one statement for the page).
-        for payment in db.session.scalars(sa.select(Payment).where(Payment.id.in_([row.id for row in rows]))).unique():
-            actions[payment.id] = available_triggers(payment, current_user)
-            versions[payment.id] = payment.version
+    if current_user.has_any_role(*PAYMENT_ACTORS):
+        # Each row carries what the buttons need of its payment (workflow, state, grantee, version): loading the
+        # payments themselves loaded their applications, calls and submissions with them.
+        for row in rows:
+            actions[row.id] = available_triggers(row, current_user)
+            versions[row.id] = row.version
     totals = payment_totals()
     totals["all"] = {"count": sum(value["count"] for value in totals.values()),
                      "amount": sum((value["amount"] for value in totals.values()), Decimal("0.00"))}

@@ -43,6 +43,8 @@ class Initiative(TimestampMixin, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (sa.Index("ix_initiatives_current_stage", "current_stage"),
+                      # the staff list and the API, by title: a page read in index order (migration 0020)
+                      sa.Index("ix_initiatives_title_id", "title", "id"),
                       search.pg_index("ix_initiatives_search"))
 
     @property

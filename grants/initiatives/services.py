@@ -105,14 +105,18 @@ def list_query(user, *, organisation_id: int | None = None, si_stage: str | None
 def page_with_counts(query: sa.Select, page: int, per_page: int) -> tuple[list[tuple[Initiative, int]], int]:
     """One page of ``query`` as ``(initiative, number of applications)`` rows, and the total.
 
-    Two queries whatever the size: the count, then the rows with their organisation (joined
-    by the model) and the application counts from one grouped subquery."""
+    Two queries whatever the size: the count, then the rows. The page's initiatives are chosen
+    first from the initiatives alone (an index of the order walked, or a sort of narrow rows);
+    only they are read with their organisation (joined by the model) and their application
+    count, a subquery correlated to the row (the applications' initiative index: joining the
+    counts of every initiative grouped first read every application on every page)."""
     total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    chosen = query.with_only_columns(Initiative.id).limit(per_page).offset((page - 1) * per_page).subquery("page")
     counts = _provider().counts()
+    count = (sa.select(counts.c.n).where(counts.c.initiative_id == Initiative.id).correlate(Initiative)
+             .scalar_subquery())
     rows = db.session.execute(
-        query.add_columns(sa.func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.initiative_id == Initiative.id)
-        .limit(per_page).offset((page - 1) * per_page)).unique().all()
+        query.add_columns(sa.func.coalesce(count, 0)).join(chosen, chosen.c.id == Initiative.id)).unique().all()
     return [(initiative, int(count)) for initiative, count in rows], total
 
 
