@@ -13,7 +13,7 @@ from grants.api.openapi import file_download
 from grants.calls.models import Call, Programme
 from grants.core.db import db, today
 from grants.core.errors import NotFound
-from grants.core.paging import count_of, page_schema, window
+from grants.core.paging import page_schema
 from grants.core.roles import RoleCode
 from grants.core.uploads import ALLOWED_TYPES, download_response
 from grants.grants_mgmt import agreements, gates, indicators, irregularities, payments, reports
@@ -23,7 +23,7 @@ from grants.grants_mgmt.listings import (
     grant_rows,
     grants_query,
     grants_total,
-    irregularities_query,
+    irregularities_page,
     payment_page,
     payments_total,
 )
@@ -434,12 +434,8 @@ def record_irregularity(data, application_id: int):
 @blp.response(200, page_schema(IrregularityItemSchema))
 def irregularity_register(args):
     """The irregularities register, newest first."""
-    query = irregularities_query(state=args["state"])
-    keys = ("id", "application_id", "title", "organisation", "call_code", "amount", "detected_on", "state",
-            "description")
-    rows = [dict(zip(keys, row, strict=True)) for row in db.session.execute(window(query, args["page"],
-                                                                                   args["per_page"]))]
-    return _page(rows, count_of(query), args["page"])
+    rows, total = irregularities_page(state=args["state"], page=args["page"], per_page=args["per_page"])
+    return _page(rows, total, args["page"])
 
 
 @blp.route("/irregularities/<int:irregularity_id>", methods=["GET"])

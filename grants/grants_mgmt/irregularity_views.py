@@ -15,12 +15,11 @@ from flask_login import current_user, login_required
 
 from grants.core.db import db, today
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
-from grants.core.paging import count_of, window
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
 from grants.grants_mgmt import irregularities
 from grants.grants_mgmt.awards import GRANT_STAFF
-from grants.grants_mgmt.listings import irregularities_query, irregularity_totals
+from grants.grants_mgmt.listings import irregularities_page, irregularity_totals
 from grants.grants_mgmt.models import Irregularity
 from grants.grants_mgmt.models.irregularities import IRREGULARITY_STATES
 from grants.grants_mgmt.permissions import get_readable, reads_all
@@ -58,11 +57,7 @@ def register():
     state = request.args.get("state", "")
     state = state if state in IRREGULARITY_STATES else ""
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    query = irregularities_query(state=state or None)
-    total = count_of(query)
-    keys = ("id", "application_id", "title", "organisation", "call_code", "amount", "detected_on", "state",
-            "description")
-    rows = [dict(zip(keys, row, strict=True)) for row in db.session.execute(window(query, page, PER_PAGE))]
+    rows, total = irregularities_page(state=state or None, page=page, per_page=PER_PAGE)
     found = irregularity_totals()
     totals = [{"state": code, "count": found.get(code, {}).get("count", 0),
                "amount": found.get(code, {}).get("amount", Decimal("0.00"))} for code in IRREGULARITY_STATES]

@@ -407,18 +407,32 @@ def payment_totals() -> dict[str, dict[str, Any]]:
 
 # --- irregularities --------------------------------------------------------------------------------------
 
-def irregularities_query(*, state: str | None = None) -> sa.Select:
-    """The register: every irregularity with its grant, newest first (one statement)."""
+#: The columns of a row of the irregularities register.
+IRREGULARITY_KEYS = ("id", "application_id", "title", "organisation", "call_code", "amount", "detected_on", "state",
+                     "description")
+
+
+def irregularities_page(*, state: str | None, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the register, newest first, as rows (:data:`IRREGULARITY_KEYS`) with the register's size: the
+    page's irregularities are picked from their own table first, then joined to their grants (two statements).
+    Joined first, SQLite drove the statement from every application of the database when it had no statistics
+    of the register (an empty one: 0.3 s at 100,000 applications); every irregularity has its application, call
+    and organisation, so the count needs no join."""
+    where = [Irregularity.state == state] if state else []
+    ids = (sa.select(Irregularity.id).where(*where)
+           .order_by(Irregularity.detected_on.desc(), Irregularity.id.desc())
+           .limit(per_page).offset((page - 1) * per_page).subquery("page_ids"))
     query = (sa.select(Irregularity.id, Irregularity.application_id, Application.title, Organisation.name,
                        Call.code, Irregularity.amount, Irregularity.detected_on, Irregularity.state,
                        Irregularity.description)
+             .join(ids, ids.c.id == Irregularity.id)
              .join(Application, Application.id == Irregularity.application_id)
              .join(Organisation, Organisation.id == Application.organisation_id)
              .join(Call, Call.id == Application.call_id)
              .order_by(Irregularity.detected_on.desc(), Irregularity.id.desc()))
-    if state:
-        query = query.where(Irregularity.state == state)
-    return query
+    rows = [dict(zip(IRREGULARITY_KEYS, row, strict=True)) for row in db.session.execute(query)]
+    total = db.session.scalar(sa.select(sa.func.count(Irregularity.id)).where(*where)) or 0
+    return rows, int(total)
 
 
 # --- the record eligibility reads ----------------------------------------------------------------------
