@@ -147,6 +147,12 @@ def str_enum(enum_cls, name: str) -> sa.Enum:
     )
 
 
+def money_sum(expression) -> sa.ColumnElement:
+    """The sum of a money column (whole cents in the database), 0 when there is nothing to add, read back as
+    EUR."""
+    return sa.type_coerce(sa.func.coalesce(sa.func.sum(expression), 0), Money)
+
+
 class TimestampMixin:
     #: When the row was created (UTC).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -24,7 +24,7 @@ from grants.applications.models import Application, Submission
 from grants.calls import programmes
 from grants.calls.models import Call, Programme
 from grants.core.codes import FUND_SOURCE_LABELS, FundSource, label
-from grants.core.db import Money, db
+from grants.core.db import db, money_sum
 from grants.core.errors import UserInputError
 from grants.core.forms import TOO_LONG, BaseForm
 from grants.core.kept import Kept
@@ -144,9 +144,6 @@ def edit(programme_id: int):
         (422 if request.method == "POST" else 200)
 
 
-def _money_sum(column) -> sa.ColumnElement:
-    return sa.type_coerce(sa.func.coalesce(sa.func.sum(column), 0), Money)
-
 
 #: Each programme's call figures, kept per process while nothing the funder reports count has changed (the same
 #: fingerprint): the three grouped statements read every application of the programme.
@@ -164,12 +161,12 @@ def _figures(ids: list[int]) -> dict[int, dict[str, Any]]:
             .where(Application.call_id.in_(ids)).group_by(Application.call_id)):
         figures[call_id]["received"] = int(count)
     for call_id, count, total in db.session.execute(
-            sa.select(Application.call_id, sa.func.count(GrantAgreement.id), _money_sum(GrantAgreement.awarded_amount))
+            sa.select(Application.call_id, sa.func.count(GrantAgreement.id), money_sum(GrantAgreement.awarded_amount))
             .join(Application, Application.id == GrantAgreement.application_id)
             .where(Application.call_id.in_(ids)).group_by(Application.call_id)):
         figures[call_id].update(grants=int(count), awarded=total or ZERO)
     for call_id, total in db.session.execute(
-            sa.select(Application.call_id, _money_sum(Payment.amount))
+            sa.select(Application.call_id, money_sum(Payment.amount))
             .join(Application, Application.id == Payment.application_id)
             .where(Application.call_id.in_(ids), Payment.state == "paid").group_by(Application.call_id)):
         figures[call_id]["paid"] = total or ZERO

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from grants.applications.models import Application
 from grants.applications.search import matching_ids
 from grants.calls.models import Call
-from grants.core.db import Money, db
+from grants.core.db import Money, db, money_sum
 from grants.decisions.models import Decision, Outcome
 from grants.eligibility.facts import GrantRecord, register_grant_records
 from grants.eligibility.models import AidSource, DeMinimisAid
@@ -494,8 +494,7 @@ def staff_counts(today: date) -> Counts:
     columns = []
     for state in states:
         columns.append(sa.func.count(sa.case((Payment.state == state, 1))))
-        columns.append(sa.type_coerce(sa.func.coalesce(sa.func.sum(sa.case((Payment.state == state, Payment.amount))),
-                                                       0), Money))
+        columns.append(money_sum(sa.case((Payment.state == state, Payment.amount))))
     submitted = (sa.select(sa.func.count()).select_from(GrantReport).where(GrantReport.state == "submitted")
                  .correlate(None).scalar_subquery())
     overdue = sa.select(sa.func.count()).select_from(overdue_dues(today).subquery()).correlate(None).scalar_subquery()

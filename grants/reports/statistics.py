@@ -81,7 +81,7 @@ from grants.audit.head import head_and_count
 from grants.audit.models import AuditEvent, AuditHead
 from grants.calls.models import Call, CallStatus, Programme
 from grants.core.codes import FUND_SOURCE_LABELS, LEGAL_FORM_LABELS, REGION_LABELS, FundSource, Region, label
-from grants.core.db import Money, db, utcnow
+from grants.core.db import db, money_sum, utcnow
 from grants.core.errors import UserInputError
 from grants.core.i18n import current_language
 from grants.core.kept import Kept
@@ -549,10 +549,10 @@ class _Parts:
     def money_columns(self) -> list[sa.ColumnElement]:
         return [
             sa.func.count(sa.case((self.received, 1))).label("received"),
-            _money_sum(sa.case((self.received, Application.requested_amount), else_=0)).label("requested"),
+            money_sum(sa.case((self.received, Application.requested_amount), else_=0)).label("requested"),
             sa.func.count(sa.case((self.funded, 1))).label("funded"),
-            _money_sum(sa.case((self.funded, self.award), else_=0)).label("awarded"),
-            _money_sum(sa.func.coalesce(self.paid.c.paid, 0)).label("paid"),
+            money_sum(sa.case((self.funded, self.award), else_=0)).label("awarded"),
+            money_sum(sa.func.coalesce(self.paid.c.paid, 0)).label("paid"),
         ]
 
     def received_ids(self) -> sa.Select:
@@ -561,10 +561,6 @@ class _Parts:
     def ineligible_ids(self) -> sa.Select:
         return self.select(Application.id, evaluated=False, money=False).where(self.received, self.ineligible)
 
-
-def _money_sum(expression) -> sa.ColumnElement:
-    """A sum of a money column (whole cents in the database) read back as EUR."""
-    return sa.type_coerce(sa.func.coalesce(sa.func.sum(expression), 0), Money)
 
 
 def _money(value: Any) -> Decimal:
@@ -745,10 +741,10 @@ def _irregularities(scope: sa.ColumnElement[bool], filters: Filters) -> list[dic
                         sa.func.sum(RecoveryOrder.recovered_amount).label("recovered"))
               .group_by(RecoveryOrder.irregularity_id).subquery("orders"))
     query = (sa.select(Irregularity.state.label("state"), sa.func.count(Irregularity.id).label("count"),
-                       _money_sum(Irregularity.amount).label("amount"),
+                       money_sum(Irregularity.amount).label("amount"),
                        sa.func.coalesce(sa.func.sum(orders.c.orders), 0).label("orders"),
-                       _money_sum(orders.c.ordered).label("ordered"),
-                       _money_sum(orders.c.recovered).label("recovered"))
+                       money_sum(orders.c.ordered).label("ordered"),
+                       money_sum(orders.c.recovered).label("recovered"))
              .join(Application, Application.id == Irregularity.application_id)
              .outerjoin(orders, orders.c.irregularity_id == Irregularity.id)
              .where(scope, filters.on_day(Irregularity.detected_on))
