@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 
 from grants.applications.models import Application, Submission
@@ -266,6 +266,21 @@ def selected_ids(values: Iterable[Any]) -> list[int]:
         if text.isdigit() and 0 < int(text) <= MAX_ID:
             ids.setdefault(int(text))
     return list(ids)
+
+
+def read_selection(form, user) -> tuple[list[int] | None, str]:
+    """A bulk action's form as the list sent it: the ticked ids and the list to go back to. The ids are None,
+    the reason flashed, when the form expired or the selection is not 1 to ``MAX_SELECTED`` applications
+    ``user`` may read."""
+    back = list_url(request.form.get("back"))
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please send it again."), "error")
+        return None, back
+    ids = selected_ids(request.form.getlist("ids"))
+    if not ids or len(ids) > MAX_SELECTED or unknown_ids(user, ids):
+        flash(_("Choose from 1 to %(max)d applications of the list.", max=MAX_SELECTED), "error")
+        return None, back
+    return ids, back
 
 
 def unknown_ids(user, ids: Iterable[int]) -> list[int]:

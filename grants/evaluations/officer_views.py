@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.applications.listing import MAX_SELECTED, list_url, selected_ids, unknown_ids
+from grants.applications.listing import read_selection
 from grants.calls.models import CALL_EDITORS, Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
@@ -269,13 +269,8 @@ def auto_assign(call_id: int):
 def auto_assign_selected():
     """Automatic assignment for the applications ticked on the applications list (whatever their calls);
     back to the list, saying per application what was done or why not."""
-    back = list_url(request.form.get("back"))
-    if not ConfirmForm().validate_on_submit():
-        flash(_("The form has expired. Please send it again."), "error")
-        return redirect(back)
-    ids = selected_ids(request.form.getlist("ids"))
-    if not ids or len(ids) > MAX_SELECTED or unknown_ids(current_user, ids):
-        flash(_("Choose from 1 to %(max)d applications of the list.", max=MAX_SELECTED), "error")
+    ids, back = read_selection(ConfirmForm(), current_user)
+    if ids is None:
         return redirect(back)
     try:
         outcomes = services.auto_assign_selected(ids, current_user)

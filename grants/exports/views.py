@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from grants.applications.listing import BULK_ROLES, MAX_SELECTED, list_url, selected_ids, unknown_ids
+from grants.applications.listing import BULK_ROLES, read_selection
 from grants.calls.models import Call, Programme
 from grants.core.db import db, today
 from grants.core.errors import Conflict, GrantsError, NotFound, PermissionDenied, UserInputError
@@ -135,13 +135,8 @@ def retry(export_id: int):
 def selected_applications():
     """The applications ticked on the applications list, as CSV (the applications export's columns); the
     download is audited as an export (``export.applications_selected``). Refused: back to the list, saying why."""
-    back = list_url(request.form.get("back"))
-    if not BaseForm().validate_on_submit():
-        flash(_("The form has expired. Please send it again."), "error")
-        return redirect(back)
-    ids = selected_ids(request.form.getlist("ids"))
-    if not ids or len(ids) > MAX_SELECTED or unknown_ids(current_user, ids):
-        flash(_("Choose from 1 to %(max)d applications of the list.", max=MAX_SELECTED), "error")
+    ids, back = read_selection(BaseForm(), current_user)
+    if ids is None:
         return redirect(back)
     services.record_download(current_user, "applications_selected", {"application_ids": ids, "format": "csv"})
     db.session.commit()
