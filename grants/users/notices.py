@@ -48,7 +48,8 @@ def get_notice(user: User, notice_id: int) -> Notice:
 
 def mark_read(user: User, ids: list[int] | None = None) -> int:
     """Mark the person's notices read (``ids``, or all); returns how many are still unread. Reading is not an
-    audited change of the programme's records (nothing but the reader's own view changes)."""
+    audited change of the programme's records (nothing but the reader's own view changes). Notices already
+    loaded keep their old ``read_at`` until the caller's commit expires them."""
     now = utcnow()
     condition = sa.and_(Notice.user_id == user.id, Notice.read_at.is_(None))
     if ids is not None:
@@ -60,9 +61,6 @@ def mark_read(user: User, ids: list[int] | None = None) -> int:
     db.session.execute(sa.update(User).where(User.id == user.id).values(unread_notices=unread)
                        .execution_options(synchronize_session=False))
     db.session.expire(user, ["unread_notices"])
-    for notice in db.session.identity_map.values():
-        if isinstance(notice, Notice) and notice.user_id == user.id:
-            db.session.expire(notice, ["read_at"])
     return int(user.unread_notices or 0)
 
 
