@@ -29,6 +29,13 @@ def remember_appeal_origin(obj, ctx: Context) -> None:
     obj.appealed_from = ctx.source
 
 
+@effect("notify_appeal_outcome", phase="after_save")
+def notify_appeal_outcome(obj, ctx: Context) -> None:
+    """The applicant learns whether the appeal was upheld or dismissed, and the officer's reasons."""
+    notices.notify_appeal_outcome(obj, upheld=ctx.trigger == "uphold_appeal", against=obj.appealed_from or "",
+                                  reasons=(ctx.comment or "").strip())
+
+
 @effect("record_stage_evidence")
 def record_stage_evidence(obj, ctx: Context) -> None:
     """The results of the stage the award funds are accepted: evidence for the initiative (the stage

@@ -41,6 +41,17 @@ def notify_clarification_requested(application, question: str | None) -> list[Ou
             for user in organisation_recipients(application.organisation)]
 
 
+def notify_appeal_outcome(application, *, upheld: bool, against: str, reasons: str) -> list[OutboxMessage]:
+    """The appeal's outcome (upheld or dismissed, against the eligibility or the funding decision) with the
+    officer's reasons, to every member of the applicant organisation, each in their own language."""
+    link = application_link(application)
+    return [notify("appeal_outcome", user, object_type="application", object_id=application.id,
+                   application=application, title=one_line(application.title),
+                   call_code=one_line(application.call.code), upheld=upheld, against=against,
+                   reasons=reasons, link=link)
+            for user in organisation_recipients(application.organisation)]
+
+
 @call_corrected.connect
 def notify_corrigendum(call: Call, *, version: CallVersion) -> None:
     """Everyone in an organisation with a draft for the call learns of the corrigendum, once."""

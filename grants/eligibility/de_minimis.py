@@ -32,6 +32,7 @@ from grants.core.errors import UserInputError
 from grants.core.roles import RoleCode
 from grants.eligibility.checks import _years_before
 from grants.eligibility.models import AidSource, DeMinimisAid
+from grants.organisations.models import Organisation
 
 #: Who adds to the register (by hand or by import).
 WRITERS = (RoleCode.OFFICER, RoleCode.FINANCE, RoleCode.ADMIN)
@@ -86,6 +87,50 @@ def headroom(registration_number: str, ceiling: Decimal | str | int = DEFAULT_CE
     received = Decimal(received or 0).quantize(Decimal("0.01"))
     return {"registration_number": number, "ceiling": ceiling, "years": years, "since": since, "on": on,
             "received": received, "remaining": max(ceiling - received, Decimal("0.00"))}
+
+
+def rule_of(call) -> tuple[Decimal, int] | None:
+    """The ceiling and the rolling period (years) of the call's de minimis rule, or None when the call
+    does not check de minimis (its aid is then not de minimis aid: nothing is registered for it)."""
+    for rule in call.eligibility_rules or []:
+        if rule.get("check") == "de_minimis":
+            params = rule.get("params") or {}
+            return (Decimal(str(params.get("ceiling", DEFAULT_CEILING))).quantize(Decimal("0.01")),
+                    int(params.get("years", DEFAULT_YEARS)))
+    return None
+
+
+def over_ceiling(application, aid: Decimal, on: date | None = None) -> dict[str, Any] | None:
+    """Would the undertaking's de minimis aid go over the call's ceiling if ``application`` brought it
+    ``aid`` in all (what is decided, awarded or paid for it, whichever is being granted now)?
+
+    Read with the register as it is at this moment: aid granted in the rolling period ending ``on``
+    (today), without the application's own entries, plus ``aid``. None when within the ceiling
+    (exactly at it is within) or when the call does not check de minimis; otherwise the figures.
+    The organisation's row is locked first, so two grants to one undertaking are checked one after the
+    other (on PostgreSQL; SQLite serialises writers anyway)."""
+    rule = rule_of(application.call)
+    if rule is None:
+        return None
+    ceiling, years = rule
+    on = on or today()
+    since = _years_before(on, years)
+    organisation = application.organisation
+    db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
+    number = normalise_registration(organisation.registration_number)
+    received = db.session.execute(
+        sa.select(sa.func.sum(DeMinimisAid.amount))
+        .where(DeMinimisAid.registration_number == number, DeMinimisAid.granted_on >= since,
+               DeMinimisAid.granted_on <= on,
+               sa.or_(DeMinimisAid.application_id.is_(None), DeMinimisAid.application_id != application.id))
+    ).scalar_one()
+    received = Decimal(received or 0).quantize(Decimal("0.01"))
+    aid = Decimal(aid).quantize(Decimal("0.01"))
+    if received + aid <= ceiling:
+        return None
+    return {"registration_number": number, "undertaking": organisation.name, "ceiling": ceiling, "years": years,
+            "since": since, "on": on, "received": received, "aid": aid, "total": received + aid,
+            "remaining": max(ceiling - received, Decimal("0.00"))}
 
 
 # --- Checking values ---------------------------------------------------------------------------

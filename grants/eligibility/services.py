@@ -234,6 +234,13 @@ def appeal_deadline(application: Application) -> datetime:
     return (decided or utcnow()) + timedelta(days=int(current_app.config["APPEAL_DAYS"]))
 
 
+def registered_aid(application: Application) -> Decimal:
+    """The de minimis aid the register holds for ``application`` (its award, and raises paid since)."""
+    total = db.session.execute(sa.select(sa.func.sum(DeMinimisAid.amount))
+                               .where(DeMinimisAid.application_id == application.id)).scalar_one()
+    return Decimal(total or 0).quantize(Decimal("0.01"))
+
+
 def register_award(application: Application, amount: Decimal | None = None) -> dict[str, Any] | None:
     """Add a signed grant to the de minimis register when its call checks de minimis: ``amount`` is
     what the agreement awards (the requested amount when there is no agreement to say)."""

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from grants.applications.services import next_award_stage
 from grants.core.db import db, today, utcnow
+from grants.eligibility.services import register_award
 from grants.grants_mgmt import notices, payments
 from grants.grants_mgmt.awards import agreement_of
 from grants.grants_mgmt.gates import gate_feedback, release_next_tranche
@@ -89,6 +90,16 @@ def record_payment(payment, ctx: Context) -> None:
     payment.paid_at = utcnow()
     payment.paid_on = date.fromisoformat(ctx.payload.get("paid_on") or today().isoformat())
     payment.reference = str(ctx.payload.get("reference") or "")
+
+
+@effect("register_paid_aid")
+def register_paid_aid(payment, ctx: Context) -> None:
+    """What payment_within_de_minimis found the payment raises the aid by goes into the de minimis register."""
+    raised = ctx.found.get("aid_raise")
+    if raised:
+        aid = register_award(payment.application, raised)
+        if aid is not None:
+            ctx.payload["de_minimis_aid"] = aid
 
 
 @effect("settle_grant", phase="after_save")

@@ -5,9 +5,13 @@ irregularities'."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import gettext as _
 
 from grants.core.templating import format_money
+from grants.eligibility import de_minimis
+from grants.eligibility.services import registered_aid
 from grants.grants_mgmt import agreements, payments, reports
 from grants.grants_mgmt.awards import PAYABLE_STATES, agreement_of
 from grants.grants_mgmt.gates import gate_result
@@ -20,6 +24,36 @@ def agreement_complete(application, ctx: Context) -> list[Reason] | None:
     """``sign_contract`` only with a complete agreement: drafted, within the decision, tranches and
     schedule adding up, a final report per funded stage, the signed scan uploaded."""
     return [Reason(code, message) for code, message in agreements.problems(application)] or None
+
+
+def _over_ceiling(figures: dict, field: str) -> Reason:
+    message = _("De minimis ceiling: %(undertaking)s (%(number)s) has received %(received)s of de minimis aid since "
+                "%(since)s; with %(aid)s for this grant it would have %(total)s, over the ceiling of %(ceiling)s "
+                "(%(years)d years). At most %(remaining)s can be granted now.",
+                undertaking=figures["undertaking"], number=figures["registration_number"],
+                received=format_money(figures["received"]), since=figures["since"].isoformat(),
+                aid=format_money(figures["aid"]), total=format_money(figures["total"]),
+                ceiling=format_money(figures["ceiling"]), years=figures["years"],
+                remaining=format_money(figures["remaining"]))
+    return Reason("de_minimis_ceiling", message, fields={field: [message]})
+
+
+@guard("de_minimis_headroom")
+def de_minimis_headroom(application, ctx: Context) -> Reason | None:
+    """Before ``approve`` (the amount decided) and ``sign_contract`` (the amount the agreement awards): the
+    undertaking's de minimis aid, with the register as it is now, stays within the call's ceiling. The
+    check at submission saw the register as it was then; other aid may have been granted since."""
+    if ctx.trigger == "sign_contract":
+        agreement = agreement_of(application)
+        amount, field = (agreement.awarded_amount if agreement is not None else None), "awarded_amount"
+    else:
+        amount, field = ctx.payload.get("amount"), "amount"
+        if amount is None:
+            amount = application.requested_amount
+    if amount is None:
+        return None
+    figures = de_minimis.over_ceiling(application, Decimal(str(amount)))
+    return _over_ceiling(figures, field) if figures is not None else None
 
 
 @guard("final_report_delivered")
@@ -106,6 +140,25 @@ def paid_within_award(payment, ctx: Context) -> Reason | None:
     return Reason("over_award", _("Paying this would bring the grant's payments to %(sum)s, more than the %(amount)s "
                                   "awarded.", sum=format_money(paid + payment.amount),
                                   amount=format_money(agreement.awarded_amount if agreement else 0)))
+
+
+@guard("payment_within_de_minimis")
+def payment_within_de_minimis(payment, ctx: Context) -> Reason | None:
+    """A payment bringing what is paid above the aid registered for the grant raises the undertaking's de
+    minimis aid (a grant of a de minimis call signed before awards were registered): it must fit the headroom
+    as the register stands now. register_paid_aid registers the raise."""
+    application = payment.application
+    if de_minimis.rule_of(application.call) is None:
+        return None
+    registered = registered_aid(application)
+    after = payments.paid_total(application) + payment.amount
+    if after <= registered:
+        return None
+    figures = de_minimis.over_ceiling(application, after)
+    if figures is not None:
+        return _over_ceiling(figures, "amount")
+    ctx.found["aid_raise"] = after - registered
+    return None
 
 
 # --- reports -----------------------------------------------------------------------------------------

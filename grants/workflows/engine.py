@@ -67,6 +67,11 @@ def get_definition(name: str, version: int) -> WorkflowDefinition:
         raise LookupError(f"no workflow definition {name} v{version}") from None
 
 
+def newest_version(name: str) -> int:
+    """The newest version of the workflow ``name``: what a new object of it pins."""
+    return max((version for (each, version) in definitions() if each == name), default=1)
+
+
 def definition_for(obj) -> WorkflowDefinition:
     return get_definition(obj.workflow_name, obj.workflow_version)
 

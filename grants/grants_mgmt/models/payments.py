@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.applications.models import Application
 from grants.core.db import Money, TimestampMixin, UTCDateTime, db, str_enum, utcnow
-from grants.workflows.engine import protect_state
+from grants.workflows.engine import newest_version, protect_state
 
 
 class PaymentKind(enum.StrEnum):
@@ -44,7 +44,8 @@ class Payment(TimestampMixin, db.Model):
     due_on: Mapped[date] = mapped_column(sa.Date)
     state: Mapped[str] = mapped_column(sa.String(40), default="planned")
     workflow_name: Mapped[str] = mapped_column(sa.String(60), default="payment")
-    workflow_version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: A new payment follows the newest payment workflow; one already planned keeps its version.
+    workflow_version: Mapped[int] = mapped_column(sa.Integer, default=lambda: newest_version("payment"))
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
