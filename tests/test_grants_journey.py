@@ -147,7 +147,8 @@ def test_stage_gated_award_through_a_passed_gate(app, client, session, people):
                          json={"outcome": "passed", "decided_on": (today() + timedelta(days=1)).isoformat()})
     assert future.status_code == 422 and "decided_on" in future.get_json()["fields"]
     passed = client.post(f"/api/v1/applications/{app_id}/gate-decision", headers=h["committee"],
-                         json={"outcome": "passed", "reason": "Prototips pierādīts."})
+                         json={"outcome": "passed", "reason": "Prototips pierādīts.",
+                               "decided_on": today().isoformat()})
     assert passed.status_code == 200, passed.get_json()
     assert passed.get_json() == {"application_id": app_id, "state": "in_implementation", "award_stage": "prototyping"}
     initiative = client.get(f"/api/v1/initiatives/{application.initiative_id}", headers=grantee).get_json()
@@ -168,10 +169,11 @@ def test_stage_gated_award_closed_at_a_failed_gate(app, client, session, people)
     application, grantee, _payments = to_gate(client, people, call, h)
     score_gate(client, application, [(20, 10), (25, 10)])
     reasonless = client.post(f"/api/v1/applications/{application.id}/gate-decision", headers=h["committee"],
-                             json={"outcome": "failed"})
+                             json={"outcome": "failed", "decided_on": today().isoformat()})
     assert reasonless.status_code == 422 and "reason" in reasonless.get_json()["fields"]
     failed = client.post(f"/api/v1/applications/{application.id}/gate-decision", headers=h["committee"],
-                         json={"outcome": "failed", "reason": "Pilota rezultāti nepārliecina."})
+                         json={"outcome": "failed", "reason": "Pilota rezultāti nepārliecina.",
+                               "decided_on": today().isoformat()})
     assert failed.status_code == 200 and failed.get_json()["state"] == "closed_at_gate"
     initiative = session.get(Initiative, application.initiative_id)
     assert initiative.current_stage == "idea_generation"
@@ -189,9 +191,10 @@ def test_passing_a_gate_scored_below_the_pass_mark_needs_reasons(app, client, se
     application, _grantee, _payments = to_gate(client, people, call, h)
     score_gate(client, application, [(20, 10), (25, 10)])
     bare = client.post(f"/api/v1/applications/{application.id}/gate-decision", headers=h["committee"],
-                       json={"outcome": "passed"})
+                       json={"outcome": "passed", "decided_on": today().isoformat()})
     assert bare.status_code == 422 and "reason" in bare.get_json()["fields"]
     justified = client.post(f"/api/v1/applications/{application.id}/gate-decision", headers=h["committee"],
-                            json={"outcome": "passed", "reason": "Komisija redz potenciālu: mērķgrupa iesaistīta."})
+                            json={"outcome": "passed", "reason": "Komisija redz potenciālu: mērķgrupa iesaistīta.",
+                                  "decided_on": today().isoformat()})
     assert justified.status_code == 200 and justified.get_json()["state"] == "in_implementation"
 

@@ -236,7 +236,7 @@ def test_decision_page_shows_the_row_and_defaults(client, officer, committee):
     html = client.get(f"/applications/{first.id}/decision").get_data(as_text=True)
     assert 'data-rank="1"' in html and 'data-recommendation="approved"' in html
     assert re.search(r'<input checked[^>]*name="outcome"[^>]*value="approved"', html)
-    assert 'value="5000.00"' in html and f'value="{today().isoformat()}"' in html
+    assert 'value="5000.00"' in html and f'value="{today().isoformat()}"' not in html  # the date: the committee's
     assert "Labi pamatots." in html  # the consolidated comments
     assert "Vērtētājs" not in html
 

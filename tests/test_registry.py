@@ -632,7 +632,8 @@ def test_an_award_closed_at_its_stage_gate_shows_only_the_tranches_it_released(a
     score_gate(client, application, [(20, 10), (25, 10)])
     failed = client.post(f"/api/v1/applications/{application.id}/gate-decision",
                          headers=headers_of(people)["committee"],
-                         json={"outcome": "failed", "reason": "Pilots nepārliecina."})
+                         json={"outcome": "failed", "reason": "Pilots nepārliecina.",
+                               "decided_on": today().isoformat()})
     assert failed.status_code == 200
     after = client.get(f"/api/v1/registry/initiatives/{application.initiative_id}").get_json()
     (award,) = after["support"]

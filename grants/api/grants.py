@@ -502,8 +502,6 @@ def gate_decision(data, application_id: int):
     """The committee's decision at a stage gate: `passed` (stage proven, initiative advanced, next tranche planned)
     or `failed` (the award closes at this stage; the grantee is told why)."""
     application = get_readable(current_user, application_id)
-    if data.get("decided_on") in (None, ""):
-        data["decided_on"] = today()
     gates.decide_gate(application, current_user, data, today=today())
     db.session.commit()
     return {"application_id": application.id, "state": application.state, "award_stage": application.award_stage}

@@ -27,7 +27,6 @@ from grants.decisions.services import (
     decisions_of,
     is_decidable,
     result_of,
-    today,
 )
 from grants.evaluations.rubrics import rubric_of
 from grants.evaluations.services import feedback
@@ -157,7 +156,7 @@ def decision(application_id: int):
     else:
         form.outcome.data = row.recommendation if row is not None and row.recommendation else None
         form.amount.data = f"{application.requested_amount:.2f}"
-        form.decided_on.data = today()
+        # The decision date is the committee's to give (DESIGN §7): never filled in for them.
     return render_template("decisions/decision.html", application=application, row=row, form=form, error=error,
                            reasons=reasons, history=decisions_of(application), feedback=feedback(application),
                            decidable=is_decidable(application),

@@ -311,8 +311,9 @@ class GateDecisionInSchema(ma.Schema):
     outcome = ma.fields.String(required=True, metadata={"description": "passed or failed"})
     reason = ma.fields.String(load_default=None, allow_none=True, metadata={
         "description": "Required to fail, and to pass a gate the reviewers scored below the pass mark."})
-    decided_on = ma.fields.Raw(load_default=None, metadata={"description": "YYYY-MM-DD, not in the future "
-                                                                           "(default today)", "type": "string"})
+    decided_on = ma.fields.Raw(load_default=None, metadata={"description": "Required: the date the committee "
+                                                                           "decided, YYYY-MM-DD, not in the future.",
+                                                            "type": "string"})
 
 
 class GateDecisionSchema(ma.Schema):

@@ -261,8 +261,7 @@ def _render_grant(application: Application, *, status: int = 200, action_form: A
     gate = _gate_panel(application, agreement, staff)
     may_decide_gate = committee and application.state == "gate_evaluated"
     if gate_form is None and may_decide_gate:
-        gate_form = GateDecisionForm(formdata=None, prefix="gate")
-        gate_form.decided_on.data = day.isoformat()
+        gate_form = GateDecisionForm(formdata=None, prefix="gate")  # the committee gives the date (DESIGN §7)
 
     found = irregularities.irregularities_of(application)
     if not staff:

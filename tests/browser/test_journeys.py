@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -536,6 +537,8 @@ def decide(j: Journey, p: Page, application_id: int, who: Applicant) -> None:
     assert p.url.endswith(f"/applications/{application_id}/decision")
     expect(p.locator("main")).to_contain_text(t["final_score_82"])
     p.get_by_label(t["approve"], exact=True).check()
+    expect(p.locator("#decided_on")).to_have_value("")  # the committee gives the date; none is filled in
+    p.locator("#decided_on").fill(date.today().isoformat())
     p.locator("#conditions").fill(ANSWERS[j.lang]["conditions"])
     j.step(p, "decision")
     go(p, p.locator("main form").get_by_role("button", name=t["record_decision"]))
