@@ -58,6 +58,7 @@ from grants.evaluations import rubrics as evaluation_rubrics
 from grants.evaluations.officer_views import bp as call_evaluation_bp
 from grants.evaluations.views import bp as evaluations_bp
 from grants.exports.views import bp as exports_bp
+from grants.grants_mgmt import awards as grant_awards
 from grants.grants_mgmt import effects as grant_effects
 from grants.grants_mgmt import gates as grant_gates
 from grants.grants_mgmt import guards as grant_guards
@@ -84,12 +85,12 @@ from grants.workflows.views import bp as workflows_bp
 #: Imported for what they register, lowest domain first: the in-app copy of each e-mail to a person; the
 #: workflow guards and effects of each domain, and the answers a higher domain gives a lower one (an
 #: evaluator's way into an application, the applications of an initiative, a call's rules and rubric, the
-#: applicants told of a corrigendum, what a stage gate judges, the grantee record eligibility reads); and
-#: the retention hold on deleting a grant's records.
+#: applicants told of a corrigendum, what a stage gate judges, the grantee record eligibility reads, what a
+#: programme's awards take); and the retention hold on deleting a grant's records.
 REGISTERING = (user_notices, initiative_guards, application_guards, application_effects, application_initiatives,
                application_notices, eligibility_rules, eligibility_guards, eligibility_effects, evaluation_rubrics,
                evaluation_guards, evaluation_effects, evaluation_permissions, decision_guards, decision_effects,
-               grant_guards, grant_effects, grant_gates, grant_listings, grant_retention)
+               grant_awards, grant_guards, grant_effects, grant_gates, grant_listings, grant_retention)
 
 #: The page blueprints, registered in this order.
 BLUEPRINTS = (core_bp, home_bp, users_bp, organisations_bp, calls_bp, call_forms_bp, call_rules_bp, dashboard_bp,

@@ -74,7 +74,9 @@ def list_calls(args):
 @blp.arguments(CallCreateSchema)
 @blp.response(201, CallDetailSchema)
 def create(data):
-    """Draft a call (officers): stages with envelopes and grant limits, dates in UTC, workflow, form."""
+    """Draft a call (officers): stages with envelopes and grant limits, dates in UTC, workflow, form. Its budget
+    (the stages' envelopes) must fit in what the programme's other calls leave: 422 naming `budget` with the
+    figures (the same on a change, on publication and in a corrigendum)."""
     call = create_call(current_user, data)
     db.session.commit()
     return call

@@ -220,8 +220,9 @@ def _dump(decision: Decision, application: Application, *, staff: bool) -> dict:
 @blp.response(201, FundingDecisionSchema)
 @blp.alt_response(409, description="Not decidable from the application's state, or refused by a guard "
                                    "(`reasons`, e.g. `separation_of_duties`).")
-@blp.alt_response(422, description="A future date, a wrong amount, or a departure from the ranking without "
-                                   "`justification`.")
+@blp.alt_response(422, description="A future date, a wrong amount (over the requested one, outside the SI "
+                                   "stage's limits, or more than the programme's budget leaves: `fields.amount`), "
+                                   "or a departure from the ranking without `justification`.")
 def decide_(data, application_id: int):
     """Record the committee's decision (approve, possibly reduced or with conditions; reserve; reject)."""
     application = db.session.get(Application, application_id)

@@ -1,5 +1,6 @@
 """Guards of the application workflows (and the initiative's stage gate, which asks about
-applications): the deadline, complete answers, appeals, the stages of a stage-gated award."""
+applications): the deadline, complete answers and an amount within the stage's limits, appeals, the stages
+of a stage-gated award."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from grants.applications.models import Application
-from grants.applications.services import current_attachments, missing_answers, next_award_stage
+from grants.applications.services import amount_limits_error, current_attachments, missing_answers, next_award_stage
 from grants.core.db import db, utcnow
 from grants.core.i18n import current_language
 from grants.core.templating import format_when
@@ -75,19 +76,26 @@ def _question_labels(form) -> dict[str, str]:
 
 
 @guard("answers_complete")
-def answers_complete(application, ctx: Context) -> Reason | None:
-    """Every required question of the call's form answered, and every answer valid. The reason says which:
-    each question by its label with what is wrong, and ``fields`` by ``answers.<code>`` as a PATCH names
-    them (a table's cell ``answers.<code>.<row>.<column>``)."""
+def answers_complete(application, ctx: Context) -> list[Reason] | None:
+    """Every required question of the call's form answered, every answer valid, and the requested amount
+    within the limits of the call's SI stage (whatever the call's eligibility rules say). The reasons say
+    which: each question by its label with what is wrong, and ``fields`` by ``answers.<code>`` and
+    ``requested_amount`` as a PATCH names them (a table's cell ``answers.<code>.<row>.<column>``)."""
     # the files are read once: the snapshot the submit takes next lists the same ones (take_snapshot)
     attachments = ctx.found["attachments"] = current_attachments(application)
     problems = missing_answers(application, attachments)
-    if not problems:
-        return None
-    labels = _question_labels(application.call.form)
-    which = " ".join(f"{labels.get(key.split('.')[0], key)}: {' '.join(messages)}"
-                     for key, messages in problems.items())
-    return Reason("answers_incomplete", ngettext(
-        "%(num)d answer is missing or needs correcting. Edit the application, then submit it.",
-        "%(num)d answers are missing or need correcting. Edit the application, then submit it.", len(problems))
-        + " " + which, fields={f"answers.{key}": messages for key, messages in problems.items()})
+    reasons = []
+    if problems:
+        labels = _question_labels(application.call.form)
+        which = " ".join(f"{labels.get(key.split('.')[0], key)}: {' '.join(messages)}"
+                         for key, messages in problems.items())
+        reasons.append(Reason("answers_incomplete", ngettext(
+            "%(num)d answer is missing or needs correcting. Edit the application, then submit it.",
+            "%(num)d answers are missing or need correcting. Edit the application, then submit it.",
+            len(problems)) + " " + which, fields={f"answers.{key}": messages for key, messages in problems.items()}))
+    outside = amount_limits_error(application.call, application.si_stage, application.requested_amount)
+    if outside is not None:
+        reasons.append(Reason("amount_outside_limits", _(
+            "Requested amount: %(problem)s Edit the application, then submit it.", problem=outside),
+            fields={"requested_amount": [outside]}))
+    return reasons or None

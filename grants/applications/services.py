@@ -20,6 +20,7 @@ from grants.audit.services import record_event
 from grants.calls.models import Call
 from grants.core.db import content_hash, db, utcnow
 from grants.core.errors import Conflict, NotFound, PermissionDenied, UserInputError
+from grants.core.templating import format_money
 from grants.forms.definitions import QuestionType, iter_questions
 from grants.forms.validation import normalise_answers, validate_answers
 from grants.initiatives.models import Initiative
@@ -66,6 +67,10 @@ def create_application(user, data: dict[str, Any]) -> Application:
         errors["organisation_id"] = [_("Choose an organisation you belong to.")]
     if call is not None and data["si_stage"] not in call.stage_codes:
         errors["si_stage"] = [_("The call does not fund this SI stage.")]
+    elif call is not None:
+        outside = amount_limits_error(call, data["si_stage"], data["requested_amount"])
+        if outside is not None:
+            errors["requested_amount"] = [outside]
     initiative = None
     if data.get("initiative_id") is not None:
         initiative = db.session.get(Initiative, data["initiative_id"])
@@ -113,6 +118,10 @@ def update_application(application: Application, user, data: dict[str, Any], ver
     errors = locked_changes(application, data, reopened_scope(application))
     if errors:
         raise UserInputError(_("Change only what the clarification request reopened."), fields=errors)
+    if data.get("requested_amount") is not None and data["requested_amount"] != application.requested_amount:
+        outside = amount_limits_error(application.call, application.si_stage, data["requested_amount"])
+        if outside is not None:
+            raise UserInputError(fields={"requested_amount": [outside]})
     before = snapshot(application, EDITABLE_FIELDS)
     for field in EDITABLE_FIELDS:
         if field in data:
@@ -124,6 +133,20 @@ def update_application(application: Application, user, data: dict[str, Any], ver
         record_event(action="application.update", object_type="application", object_id=application.id,
                      actor=user, role="applicant", payload={"changes": changed})
     return application
+
+
+def amount_limits_error(call: Call, si_stage: str, amount: Decimal | None) -> str | None:
+    """Why ``amount`` is outside the smallest and the largest grant of the call's SI stage ``si_stage``, or None.
+
+    The limits are the call's, whatever its eligibility rules say (the ``amount_within_stage_limits`` rule is
+    the explained check an applicant sees): a draft cannot take an amount outside them, a submission is
+    refused while its amount is outside them (the ``answers_complete`` guard), and the committee awards within
+    them (grants.decisions)."""
+    stage = call.stage(si_stage)
+    if stage is None or amount is None or stage.min_grant <= amount <= stage.max_grant:
+        return None
+    return _("Between %(min)s and %(max)s for this SI stage.", min=format_money(stage.min_grant),
+             max=format_money(stage.max_grant))
 
 
 def _answer_errors(call: Call, answers: dict[str, Any]) -> dict[str, list[str]]:

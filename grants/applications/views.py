@@ -32,7 +32,13 @@ from grants.applications.forms import EditApplicationForm, NewApplicationForm
 from grants.applications.listing import BULK_ROLES, Listing, back_to, choices, page_of, sort_labels
 from grants.applications.models import Application, Attachment, Submission
 from grants.applications.permissions import can_edit, is_editable
-from grants.applications.services import create_application, get_readable, missing_answers, update_application
+from grants.applications.services import (
+    amount_limits_error,
+    create_application,
+    get_readable,
+    missing_answers,
+    update_application,
+)
 from grants.calls.models import Call
 from grants.core.db import db
 from grants.core.errors import Conflict, GrantsError, NotFound, UserInputError
@@ -40,7 +46,7 @@ from grants.core.i18n import current_language
 from grants.core.input_guard import MAX_ID
 from grants.core.roles import RoleCode
 from grants.core.security import roles_required
-from grants.core.templating import format_when
+from grants.core.templating import format_money, format_when
 from grants.core.uploads import download_response
 from grants.forms.definitions import iter_questions
 from grants.forms.validation import answers_from_form, validate_answers
@@ -113,7 +119,9 @@ def new():
         raise NotFound()
     form = NewApplicationForm()
     form.organisation_id.choices = [(o.id, o.name) for o in current_user.organisations]
-    form.si_stage.choices = [(stage.si_stage, stage.label) for stage in call.stages]
+    form.si_stage.choices = [(stage.si_stage, _("%(stage)s (%(min)s – %(max)s)", stage=stage.label,
+                                                 min=format_money(stage.min_grant), max=format_money(stage.max_grant)))
+                             for stage in call.stages]
     initiatives = db.session.scalars(sa.select(Initiative).where(
         Initiative.organisation_id.in_([o.id for o in current_user.organisations])).order_by(Initiative.title)).all()
     form.initiative_id.choices = [(0, _("A new initiative"))] + [
@@ -190,9 +198,16 @@ def edit(application_id: int):
             return redirect(url_for("applications.edit", application_id=application.id))
     elif form.is_submitted():
         status = 422
+    outside = amount_limits_error(application.call, application.si_stage, application.requested_amount)
+    stage = application.call.stage(application.si_stage)
+    if stage is not None:
+        form.requested_amount.description = _("Between %(min)s and %(max)s for this SI stage.",
+                                              min=format_money(stage.min_grant), max=format_money(stage.max_grant))
     if request.method == "GET":
         form.version.data = application.version
         answer_errors = missing_answers(application)  # what still stops a submission, shown from the start
+        if outside is not None and "requested_amount" not in locked:
+            form.requested_amount.errors = [outside]
     files = {attachment.id: attachment for attachment in list_attachments(application)}
     return render_template("applications/edit.html", application=application, form=form, error=error,
                            answers=answers, answer_errors=answer_errors, language=current_language(),

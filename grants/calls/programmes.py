@@ -4,13 +4,19 @@ its SI stage model and the calls it is spent through (DESIGN §2, §7).
 Officers and administrators create and change programmes; every staff role reads them. Each change is checked
 (each field, then the programme as a whole: every broken rule named by its field) and audited with what changed,
 in the same transaction.
-A programme's budget never goes below what its calls already hold, and its stage model is fixed once it has
-calls (their stages and the initiatives' stages are of that model).
+A programme's budget never goes below what its calls already hold nor below what its awards take, and its stage
+model is fixed once it has calls (their stages and the initiatives' stages are of that model).
+
+The budget is kept whatever a call's eligibility rules say: the calls' budgets together (:func:`call_budget_error`,
+checked by grants.calls.services) and the awards together (:func:`award_budget_error`, checked when the committee
+approves and when an agreement states the amount) never exceed it. Each check reads under :func:`lock_programme`,
+so two officers or two committee members at once cannot both pass it.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,12 +25,13 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from grants.audit.services import record_event
+from grants.audit.services import lock_chain, record_event
 from grants.calls.models import Call, Programme
 from grants.core.codes import FundSource
-from grants.core.db import db
+from grants.core.db import db, money_sum
 from grants.core.errors import NotFound, UserInputError
 from grants.core.roles import RoleCode
+from grants.core.templating import format_money
 from grants.initiatives.stages import STAGE_MODELS
 
 #: Who creates and changes programmes.
@@ -97,6 +104,61 @@ def allocated(programme_ids: list[int]) -> dict[int, Decimal]:
     return {programme_id: found.get(programme_id, Decimal("0.00")) for programme_id in programme_ids}
 
 
+#: Programme id and an application to leave out (None) → what the programme's awards take (EUR).
+#: grants.grants_mgmt.awards registers it (it knows decisions, agreements and payments, which sit above calls).
+_awarded: list[Callable[[int, int | None], Decimal]] = []
+
+
+def register_awarded(source: Callable[[int, int | None], Decimal]) -> None:
+    if _awarded:
+        raise ValueError("what a programme's awards take is registered twice")
+    _awarded.append(source)
+
+
+def awarded(programme_id: int, excluding: int | None = None) -> Decimal:
+    """What the programme's awards take, leaving out the application ``excluding`` (the one being decided)."""
+    if not _awarded:
+        raise RuntimeError("grants.grants_mgmt.awards registers what a programme's awards take")
+    return _awarded[0](programme_id, excluding)
+
+
+def lock_programme(programme_id: int) -> Programme | None:
+    """Lock the programme's row until the transaction ends and read it afresh: the budget checks read under it.
+
+    The audit chain is locked first, as :func:`grants.workflows.engine.fire` does before anything else, so every
+    writer takes the two locks in one order (a decision locks the chain, then the programme)."""
+    lock_chain()
+    return db.session.execute(sa.select(Programme).where(Programme.id == programme_id).with_for_update()
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def call_budget_error(programme: Programme, budget: Decimal, excluding: int | None = None) -> str | None:
+    """Why a call of ``budget`` does not fit in the programme (its other calls' budgets, all but the call
+    ``excluding``, plus this one over the programme's budget), or None. Locks the programme."""
+    lock_programme(programme.id)
+    held = db.session.scalar(sa.select(money_sum(Call.budget)).where(
+        Call.programme_id == programme.id, Call.id != (excluding if excluding is not None else -1)))
+    if held + budget <= programme.budget:
+        return None
+    return _("The programme's budget is %(budget)s; its other calls hold %(held)s, so %(left)s is left: this "
+             "call's budget of %(amount)s does not fit.", budget=format_money(programme.budget),
+             held=format_money(held), left=format_money(max(programme.budget - held, Decimal("0.00"))),
+             amount=format_money(budget))
+
+
+def award_budget_error(programme: Programme, amount: Decimal, excluding: int | None = None) -> str | None:
+    """Why an award of ``amount`` does not fit in the programme (what its other awards take, all but the
+    application ``excluding``, plus this one over the programme's budget), or None. Locks the programme."""
+    lock_programme(programme.id)
+    taken = awarded(programme.id, excluding)
+    if taken + amount <= programme.budget:
+        return None
+    return _("The programme's budget is %(budget)s; its awards already take %(taken)s, so %(left)s is left: an "
+             "award of %(amount)s does not fit.", budget=format_money(programme.budget),
+             taken=format_money(taken), left=format_money(max(programme.budget - taken, Decimal("0.00"))),
+             amount=format_money(amount))
+
+
 def _values(programme: Programme) -> dict[str, Any]:
     return {"code": programme.code, "title_lv": programme.title_lv, "title_en": programme.title_en,
             "fund_source": programme.fund_source.value, "budget": f"{programme.budget:.2f}",
@@ -116,10 +178,15 @@ def _check(values: dict[str, Any], programme: Programme | None) -> None:
     if ends_on < starts_on:
         errors["ends_on"] = [_("The programme cannot end before it starts.")]
     if programme is not None:
+        lock_programme(programme.id)  # no call or award may take the money while the budget is lowered
         held = allocated([programme.id])[programme.id]
+        taken = awarded(programme.id)
         if values["budget"] < held:
             errors["budget"] = [_("The calls of this programme already hold %(held)s EUR: the budget cannot be "
                                   "less.", held=f"{held:.2f}")]
+        elif values["budget"] < taken:
+            errors["budget"] = [_("The awards of this programme already take %(taken)s EUR: the budget cannot be "
+                                  "less.", taken=f"{taken:.2f}")]
         has_calls = db.session.scalar(sa.select(Call.id).where(Call.programme_id == programme.id).limit(1))
         if has_calls is not None and values["stage_model"] != programme.stage_model:
             errors["stage_model"] = [_("The programme has calls: their stages are of its stage model, which can no "

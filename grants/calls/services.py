@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from grants.audit.services import record_event
 from grants.calls.models import Call, CallStage, CallStatus, CallVersion, Programme, PublicCallStatus
 from grants.calls.parts import check_part
+from grants.calls.programmes import call_budget_error
 from grants.calls.signals import call_corrected
 from grants.core.db import CENT, content_hash, db, utcnow
 from grants.core.errors import Conflict, UserInputError
@@ -208,9 +209,21 @@ def _validated(data: dict[str, Any], current: Call | None) -> tuple[dict[str, An
             merged["eligibility_rules"] = rules
     elif current is None:
         merged["eligibility_rules"] = []
+    if programme is not None and rows is not None and not errors:
+        _check_budget(programme, rows, current, errors)
     if errors:
         raise UserInputError(fields=errors)
     return merged, rows, form
+
+
+def _check_budget(programme: Programme, rows: list[dict], current: Call | None,
+                  errors: dict[str, list[str]]) -> None:
+    """The call's budget (its stages' envelopes) fits in what the programme's other calls leave, whatever the
+    call's rules say (read under the programme's lock: grants.calls.programmes)."""
+    problem = call_budget_error(programme, sum((row["envelope"] for row in rows), Decimal(0)),
+                                excluding=current.id if current is not None else None)
+    if problem is not None:
+        errors.setdefault("budget", []).append(problem)
 
 
 def _audit_values(call: Call) -> dict[str, Any]:
@@ -384,6 +397,8 @@ def issue_corrigendum(call: Call, actor, changes: dict[str, Any], reason: str) -
         rows = _check_stages(call.programme, list(changes["stages"]), errors)
         if len(rows) != len(current):
             errors.setdefault("stages", []).append(_("Give the limits of every stage of the call."))
+        if not errors:
+            _check_budget(call.programme, rows, call, errors)
     form = _check_form(changes["form"], errors) if changes.get("form") is not None else None
     rules = (_check_rules(changes["eligibility_rules"], errors)
              if changes.get("eligibility_rules") is not None else None)

@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from grants.applications.models import Application
+from grants.applications.services import amount_limits_error
+from grants.calls.programmes import award_budget_error
 from grants.core.db import db, to_money, today
 from grants.core.errors import TransitionNotAllowed, UserInputError
 from grants.core.roles import RoleCode
@@ -26,11 +28,38 @@ from grants.decisions.models import OUTCOME_TRIGGERS, Decision, Outcome
 from grants.eligibility.services import appeal_deadline
 from grants.evaluations.services import feedback
 from grants.workflows.engine import definition_for, fire
+from grants.workflows.registry import Reason
 
 #: Who reads the ranked list (pages and API).
 RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
-#: Guard reason codes that are really a problem with one field of the committee's input.
-FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on"}
+#: Guard reason codes that are really a problem with one field of the committee's input (the award's are given
+#: by the ``record_decision`` effect: :func:`award_refusals`).
+FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on",
+                   "amount_outside_limits": "amount", "amount_over_requested": "amount", "programme_budget": "amount"}
+
+
+def _amount_problem(application: Application, amount: Decimal) -> tuple[str, str] | None:
+    """(reason code, message) when an award of ``amount`` is zero or less, more than the requested amount, or
+    outside the limits of the call's SI stage (whatever the call's rules say); None when it may be awarded."""
+    if amount <= 0 or amount > application.requested_amount:
+        return "amount_over_requested", _("The amount is more than zero and at most the requested %(amount)s EUR.",
+                                          amount=f"{application.requested_amount:.2f}")
+    outside = amount_limits_error(application.call, application.si_stage, amount)
+    return ("amount_outside_limits", outside) if outside is not None else None
+
+
+def award_refusals(application: Application, amount: Decimal) -> list[Reason]:
+    """Why the committee may not award ``amount`` (each reason naming the ``amount``): not more than zero, over
+    the requested amount, outside the stage's limits, or more than the programme's budget leaves once its other
+    awards are counted (read under the programme's lock, so two approvals at once cannot both pass)."""
+    problem = _amount_problem(application, amount)
+    if problem is None:
+        over = award_budget_error(application.call.programme, amount, excluding=application.id)
+        problem = ("programme_budget", over) if over is not None else None
+    if problem is None:
+        return []
+    code, message = problem
+    return [Reason(code, message, fields={"amount": [message]})]
 
 
 def clean(application: Application, data: dict[str, Any]) -> dict[str, Any]:
@@ -49,18 +78,14 @@ def clean(application: Application, data: dict[str, Any]) -> dict[str, Any]:
     amount: Decimal | None = None
     raw_amount = data.get("amount")
     if outcome == Outcome.APPROVED:
-        if raw_amount in (None, ""):
-            amount = application.requested_amount
+        try:
+            amount = application.requested_amount if raw_amount in (None, "") else to_money(raw_amount)
+        except ValueError:
+            errors["amount"] = [_("Give an amount in euros, with at most two decimals.")]
         else:
-            try:
-                amount = to_money(raw_amount)
-            except ValueError:
-                errors["amount"] = [_("Give an amount in euros, with at most two decimals.")]
-            else:
-                if amount <= 0 or amount > application.requested_amount:
-                    requested = f"{application.requested_amount:.2f}"
-                    errors["amount"] = [_("The amount is more than zero and at most the requested %(amount)s EUR.",
-                                          amount=requested)]
+            problem = _amount_problem(application, amount)
+            if problem is not None:
+                errors["amount"] = [problem[1]]
     elif raw_amount not in (None, ""):
         errors["amount"] = [_("An amount is given only when approving.")]
     conditions = (data.get("conditions") or "").strip()
@@ -79,6 +104,11 @@ def decide(application: Application, actor, data: dict[str, Any]) -> Decision:
     """Record the committee's decision through the workflow; returns the stored decision."""
     details = clean(application, data)
     trigger = OUTCOME_TRIGGERS[details["outcome"]]
+    if details["outcome"] == Outcome.APPROVED:
+        # refused here by field, before the state moves; the record_decision effect checks again for any path
+        refusals = award_refusals(application, details["amount"])
+        if refusals:
+            raise UserInputError(fields={"amount": [reason.message for reason in refusals]})
     try:
         fire(application, trigger, actor, comment=details["justification"] or None,
              outcome=details["outcome"].value, amount=details["amount"], decided_on=details["decided_on"].isoformat(),

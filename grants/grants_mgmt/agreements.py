@@ -1,8 +1,9 @@
 """The grant agreement (DESIGN §7): an officer drafts it for an approved application — period,
-amount (at most the decided one), co-financing rate, the decision's conditions, the tranche of each
-SI stage of a stage-gated award, the indicator targets, the reports it requires and the payment
-schedule — uploads the signed scan, and records the signature with the application's
-``sign_contract``, which is refused until the agreement is complete. It does not change after.
+amount (at most the decided one, and within what the programme's budget leaves), co-financing
+rate, the decision's conditions, the tranche of each SI stage of a stage-gated award, the
+indicator targets, the reports it requires and the payment schedule — uploads the signed scan,
+and records the signature with the application's ``sign_contract``, which is refused until the
+agreement is complete. It does not change after.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from grants.applications.models import Application
 from grants.audit.changes import changes
 from grants.audit.services import record_event
 from grants.calls.models import Programme
+from grants.calls.programmes import award_budget_error
 from grants.core.db import CENT, db, to_money, utcnow
 from grants.core.errors import Conflict, UserInputError
 from grants.core.templating import format_money
@@ -157,6 +159,16 @@ def _check(application: Application, current: GrantAgreement | None, data: dict[
     elif decided is not None and amount > decided:
         errors["awarded_amount"] = [_("The amount awarded cannot be more than the %(amount)s the committee decided.",
                                       amount=format_money(decided))]
+    elif decided is None and amount > application.requested_amount:
+        # an approval of a workflow that recorded no decision: the agreement states the award
+        errors["awarded_amount"] = [_("The amount awarded cannot be more than the %(amount)s requested.",
+                                      amount=format_money(application.requested_amount))]
+    else:
+        # within the decision, which fitted in the budget; checked still (the budget is the programme's, and an
+        # approval without a recorded decision was never checked)
+        over = award_budget_error(application.call.programme, amount, excluding=application.id)
+        if over is not None:
+            errors["awarded_amount"] = [over]
     rate = _rate(field("co_financing_rate", budget_co_financing_rate(application)))
     if rate is None:
         errors["co_financing_rate"] = [_("Give the co-financing rate in per cent, from 0 to 100, at most two "

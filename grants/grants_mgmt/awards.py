@@ -1,5 +1,6 @@
 """What an award is made of, read from the application, its decision and its agreement: the amount
-decided, the SI stages it funds, the tranche of each, what has been released so far.
+decided, the SI stages it funds, the tranche of each, what has been released so far; and what a
+programme's awards take together (registered with grants.calls.programmes, which keeps the budget).
 
 Shared by the agreement, the payments, the reports and the stage gates; nothing here writes.
 """
@@ -9,11 +10,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from grants.applications.models import Application
-from grants.core.db import db, to_money
+from grants.calls.models import Call
+from grants.calls.programmes import register_awarded
+from grants.core.db import db, money_sum, to_money
 from grants.decisions.models import Decision, Outcome
-from grants.grants_mgmt.models import GrantAgreement
+from grants.grants_mgmt.models import GrantAgreement, Payment
+from grants.grants_mgmt.models.payments import SCHEDULED_STATES
 from grants.initiatives.stages import STAGE_MODELS
 
 #: The workflow whose awards fund several stages in tranches released at stage gates.
@@ -28,6 +33,8 @@ PAYABLE_STATES = RUNNING_STATES | {"closed_at_gate"}
 SIGNED_STATES = PAYABLE_STATES | {"completed", "terminated"}
 #: Roles that run grants: they read every grant; officers change them.
 GRANT_STAFF = ("officer", "finance", "committee", "auditor", "admin")
+#: States of an award closed before all its money was released: it keeps only what was paid or is still owed.
+CLOSED_EARLY_STATES = frozenset({"terminated", "closed_at_gate"})
 
 
 def is_stage_gated(application: Application) -> bool:
@@ -82,3 +89,40 @@ def first_tranche(application: Application, agreement: GrantAgreement) -> Decima
     if not is_stage_gated(application):
         return agreement.awarded_amount
     return tranche_amounts(agreement).get(award_stages(application)[0], Decimal("0.00"))
+
+
+def programme_awarded(programme_id: int, excluding: int | None = None) -> Decimal:
+    """What the awards of the programme's calls take (one statement), leaving out the application ``excluding``.
+
+    An award counts as the programme dashboard's *awarded* does (grants.reports.statistics): the agreement's
+    amount, else the amount of the approval in force (the newest approving decision); an agreement without a
+    decision (workflows before decisions were recorded) counts too. An award closed early (terminated, or
+    closed at a stage gate) keeps only its instalments not rejected: what was paid or is still owed; the rest
+    is free again. Applications never approved (rejected, withdrawn, ineligible…) take nothing."""
+    in_programme = sa.and_(Application.call_id == Call.id, Call.programme_id == programme_id)
+    newest = (sa.select(Decision.application_id.label("application_id"), sa.func.max(Decision.id).label("id"))
+              .join(Application, Application.id == Decision.application_id).join(Call, in_programme)
+              .where(Decision.outcome == Outcome.APPROVED).group_by(Decision.application_id).cte("approval"))
+    # the awarded applications only (not every application of the programme): approved or with an agreement
+    awarded_ids = sa.union(sa.select(newest.c.application_id),
+                           sa.select(GrantAgreement.application_id).where(GrantAgreement.programme_id == programme_id)
+                           ).subquery("awarded")
+    approval = aliased(Decision, name="approval_decision")
+    owed = (sa.select(Payment.application_id.label("application_id"), sa.func.sum(Payment.amount).label("amount"))
+            .join(Application, Application.id == Payment.application_id).join(Call, in_programme)
+            .where(Application.state.in_(CLOSED_EARLY_STATES), Payment.state.in_(SCHEDULED_STATES))
+            .group_by(Payment.application_id).subquery("owed"))
+    award = sa.case((Application.state.in_(CLOSED_EARLY_STATES), sa.func.coalesce(owed.c.amount, 0)),
+                    else_=sa.func.coalesce(GrantAgreement.awarded_amount, approval.amount, 0))
+    query = (sa.select(money_sum(award)).select_from(awarded_ids)
+             .join(Application, Application.id == awarded_ids.c.application_id)
+             .outerjoin(newest, newest.c.application_id == Application.id)
+             .outerjoin(approval, approval.id == newest.c.id)
+             .outerjoin(GrantAgreement, GrantAgreement.application_id == Application.id)
+             .outerjoin(owed, owed.c.application_id == Application.id))
+    if excluding is not None:
+        query = query.where(Application.id != excluding)
+    return db.session.scalar(query)
+
+
+register_awarded(programme_awarded)
