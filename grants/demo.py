@@ -13,23 +13,33 @@ from flask_babel import force_locale
 from werkzeug.datastructures import FileStorage
 
 from grants.applications.models import Application
-from grants.calls.models import Call, CallStage, CallStatus, Programme
-from grants.calls.services import latest_workflow_version
+from grants.applications.schemas import ApplicationCreateSchema
+from grants.applications.services import create_application
+from grants.calls.models import Call, Programme
+from grants.calls.programmes import ProgrammeInputSchema, create_programme
+from grants.calls.schemas import CallCreateSchema
+from grants.calls.services import create_call, publish_call, rules_hash, update_call_rules
 from grants.core.codes import FundSource, LegalForm, Region
-from grants.core.db import CENT, db, utcnow
+from grants.core.db import CENT, as_if_at, db, utcnow
 from grants.core.db import today as riga_today
 from grants.core.roles import RoleCode
 from grants.decisions.services import decide
 from grants.eligibility.presets import demo_ruleset
-from grants.eligibility.rules import validate_ruleset
 from grants.evaluations.models import Assignment
-from grants.evaluations.rubrics import default_rubric, validate_rubric
-from grants.evaluations.services import add_to_pool, assign, declare, save_review, submit_review
+from grants.evaluations.rubrics import default_rubric
+from grants.evaluations.services import (
+    add_to_pool,
+    assign,
+    declare,
+    rubric_hash,
+    save_review,
+    submit_review,
+    update_rubric,
+)
 from grants.forms.definitions import iter_questions, max_length_of
-from grants.forms.templates import default_form
 from grants.grants_mgmt import agreements, indicators, payments, reports
 from grants.grants_mgmt.awards import agreement_of
-from grants.initiatives.models import Initiative
+from grants.initiatives.services import create_initiative
 from grants.organisations.models import Organisation
 from grants.organisations.services import create_organisation
 from grants.users.models import User
@@ -62,6 +72,10 @@ DEMO_ORGANISATIONS = [
 OPEN_CALL_CODE = "SI-2026-01"
 CLOSED_CALL_CODE = "SI-2026-00"
 STAGE_GATED_CALL_CODE = "SI-2026-SG"
+#: When the demo's closed calls opened and closed, from today's midnight (UTC): each is published five days
+#: before it opens and its applications are submitted three days before its deadline.
+HISTORY = {"gated_opens": timedelta(days=-240), "gated_closes": timedelta(days=-200),
+           "closed_opens": timedelta(days=-150), "closed_closes": timedelta(days=-120)}
 
 #: Applications walked through the workflow (by the engine, so each step is audited):
 #: (call, member e-mail, title, SI stage, amount, months, summary, [(trigger, actor e-mail, comment)]).
@@ -165,39 +179,39 @@ def _organisation(member: User, name: str, number: str, legal_form: LegalForm, r
     return organisation
 
 
-def _programme() -> Programme:
+def _programme(officer: User) -> Programme:
+    """The programme, created by the officer as on the programmes page (checked and audited)."""
     programme = db.session.execute(sa.select(Programme).where(Programme.code == "SIKC-2026")).scalar_one_or_none()
     if programme is None:
-        programme = Programme(
-            code="SIKC-2026",
-            title_lv="Sociālās inovācijas atbalsta programma 2026–2029",
-            title_en="Social Innovation Support Programme 2026–2029",
-            fund_source=FundSource.ESF_PLUS, budget=Decimal("2000000.00"), currency="EUR",
-            starts_on=date(2026, 1, 1), ends_on=date(2029, 12, 31))
-        db.session.add(programme)
+        programme = create_programme(officer, ProgrammeInputSchema().load({
+            "code": "SIKC-2026",
+            "title_lv": "Sociālās inovācijas atbalsta programma 2026–2029",
+            "title_en": "Social Innovation Support Programme 2026–2029",
+            "fund_source": FundSource.ESF_PLUS.value, "budget": "2000000.00", "currency": "EUR",
+            "starts_on": "2026-01-01", "ends_on": "2029-12-31"}))
     return programme
 
 
-def _call(programme: Programme, code: str, *, opens_at: datetime, closes_at: datetime, status: CallStatus,
+def _call(programme: Programme, officer: User, code: str, *, opens_at: datetime, closes_at: datetime,
           title_lv: str, title_en: str, description_lv: str, description_en: str,
           stages: list[tuple[str, str, str, str]], workflow: str = "application",
           rubric: dict[str, Any] | None = None) -> Call:
+    """The call, set up and published by the officer as on the call pages: a draft with its stages
+    (the default form), its eligibility ruleset and rubric, then published, which freezes version 1
+    under its content hash. Every step checked and audited by the call services."""
     call = db.session.execute(sa.select(Call).where(Call.code == code)).scalar_one_or_none()
     if call is not None:
         return call
-    call = Call(programme=programme, code=code, title_lv=title_lv, title_en=title_en,
-                description_lv=description_lv, description_en=description_en,
-                opens_at=opens_at, closes_at=closes_at, status=status,
-                budget=sum((Decimal(envelope) for _, envelope, _, _ in stages), Decimal("0")),
-                workflow_name=workflow, workflow_version=latest_workflow_version(workflow), version=1,
-                form=default_form(), eligibility_rules=validate_ruleset(demo_ruleset()),
-                published_at=opens_at if status != CallStatus.DRAFT else None)
-    call.stages = [CallStage(si_stage=stage, position=index, envelope=Decimal(envelope),
-                             min_grant=Decimal(min_grant), max_grant=Decimal(max_grant))
-                   for index, (stage, envelope, min_grant, max_grant) in enumerate(stages)]
+    call = create_call(officer, CallCreateSchema().load({
+        "programme_id": programme.id, "code": code, "title_lv": title_lv, "title_en": title_en,
+        "description_lv": description_lv, "description_en": description_en,
+        "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat(), "workflow_name": workflow,
+        "stages": [{"si_stage": stage, "envelope": envelope, "min_grant": min_grant, "max_grant": max_grant}
+                   for stage, envelope, min_grant, max_grant in stages]}))
+    update_call_rules(call, officer, demo_ruleset(), rules_hash(call))
     if rubric is not None:
-        call.rubric = validate_rubric(rubric, stage_codes=[stage for stage, *_rest in stages])
-    db.session.add(call)
+        update_rubric(call, officer, rubric, rubric_hash(call))
+    publish_call(call, officer)
     return call
 
 
@@ -238,27 +252,46 @@ def sample_answers(form: list[dict[str, Any]], text: str, amount: str) -> dict[s
     return answers
 
 
-def _application(call: Call, member: User, title: str, stage: str, amount: str, months: int, summary: str,
-                 steps: list[tuple[str, str, str | None]], users: dict[str, User]) -> Application:
+def _application(call: Call, member: User, title: str, stage: str, amount: str, months: int,
+                 summary: str) -> Application | None:
+    """A draft, started by ``member`` as an applicant does on the pages: the initiative first (its theme
+    and target groups for the registry), then the application for it with its answers. None when the
+    demo already has it."""
     organisation = member.organisations[0]
-    application = db.session.execute(sa.select(Application).where(
+    exists = db.session.execute(sa.select(Application.id).where(
         Application.call_id == call.id, Application.organisation_id == organisation.id,
         Application.title == title)).scalar_one_or_none()
-    if application is not None:
-        return application
+    if exists is not None:
+        return None
     theme, groups = DEMO_THEMES.get(title, ("", []))
-    initiative = Initiative(organisation=organisation, title=title, description=summary, current_stage=stage,
-                            region=organisation.region, theme=theme, target_groups=groups)
-    application = Application(call=call, organisation=organisation, initiative=initiative, created_by=member,
-                              si_stage=stage, title=title, summary=summary, requested_amount=Decimal(amount),
-                              duration_months=months, answers=sample_answers(call.form, summary, amount),
-                              workflow_name=call.workflow_name,
-                              workflow_version=call.workflow_version)
-    db.session.add(application)
-    db.session.flush()
+    initiative = create_initiative(member, {
+        "organisation_id": organisation.id, "title": title, "description": summary, "theme": theme,
+        "target_groups": groups, "region": organisation.region, "si_stage": stage})
+    return create_application(member, ApplicationCreateSchema().load({
+        "call_id": call.id, "organisation_id": organisation.id, "initiative_id": initiative.id, "si_stage": stage,
+        "title": title, "summary": summary, "requested_amount": amount, "duration_months": months,
+        "answers": sample_answers(call.form, summary, amount)}))
+
+
+def _walk(application: Application, steps: list[tuple[str, str, str | None]], users: dict[str, User]) -> None:
+    """Fire ``steps`` (trigger, actor's e-mail, comment) on ``application``, each by the engine."""
     for trigger, actor, comment in steps:
         fire(application, trigger, users[actor], comment=comment)
-    return application
+
+
+def _submitted(call: Call, users: dict[str, User]) -> list[tuple[Application, list[tuple[str, str, str | None]]]]:
+    """The demo applications of ``call`` started and taken as far as their submission by their applicants;
+    with each, the steps that follow (the staff's, after the deadline). Nothing for those the demo has."""
+    later = []
+    for code, email, title, stage, amount, months, summary, steps in DEMO_APPLICATIONS:
+        if code != call.code:
+            continue
+        application = _application(call, users[email], title, stage, amount, months, summary)
+        if application is not None:
+            submitted = next((n + 1 for n, step in enumerate(steps) if step[0] == "submit"), 0)
+            _walk(application, steps[:submitted], users)
+            later.append((application, steps[submitted:]))
+    return later
 
 
 def _evaluate(application: Application, reviews, users: dict[str, User]) -> None:
@@ -289,71 +322,77 @@ def load_demo(now: datetime | None = None) -> dict[str, int]:
 
 
 def _load_demo(now: datetime) -> dict[str, int]:
-    users = {email: _user(email, name, role) for email, name, role in DEMO_ACCOUNTS}
-    db.session.flush()
-    for email, name, number, legal_form, region in DEMO_ORGANISATIONS:
-        _organisation(users[email], name, number, legal_form, region)
-    programme = _programme()
+    # The demo's history happens at its own moments, through the same services and guards as anything else
+    # (grants.core.db.as_if_at): the accounts, the programme and the stage-gated call come first, months
+    # ago; the stage-gated call's applications are submitted before its deadline, then the closed call is
+    # published and its applications submitted before its deadline; the open call opened a week ago. What
+    # the staff do after the deadlines (eligibility, evaluation, decisions, grants) happens now.
     midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    _call(
-        programme, OPEN_CALL_CODE,
-        opens_at=midnight - timedelta(days=7), closes_at=midnight + timedelta(days=45, hours=12),
-        status=CallStatus.PUBLISHED,
-        title_lv="Sociālās inovācijas ideju, pilotu un mērogošanas atbalsts",
-        title_en="Support for social innovation ideas, pilots and scaling",
-        description_lv=("Atbalsts biedrībām, nodibinājumiem, sociālajiem uzņēmumiem un kopienām, kas "
-                        "attīsta sociālās inovācijas ideju ģenerēšanas, prototipēšanas un mērogošanas posmā."),
-        description_en=("Support for associations, foundations, social enterprises and communities developing "
-                        "social innovations at the idea generation, prototyping and scaling stages."),
-        stages=[("idea_generation", "150000.00", "2000.00", "10000.00"),
-                ("prototyping", "300000.00", "10000.00", "50000.00"),
-                ("scaling", "250000.00", "30000.00", "120000.00")],
-    )
-    # The closed call is created open, its applications are submitted while it is, and only then
-    # does it get the past dates of a call that closed three months ago (seed data; submissions are
-    # refused after the deadline like any other).
-    closed_call = _call(
-        programme, CLOSED_CALL_CODE,
-        opens_at=midnight - timedelta(days=150), closes_at=now + timedelta(hours=1),
-        status=CallStatus.PUBLISHED,
-        title_lv="Kopienu vadītas sociālās inovācijas idejas (izmēģinājuma konkurss)",
-        title_en="Community-led social innovation ideas (pilot call)",
-        description_lv="Izmēģinājuma konkurss kopienu vadītām idejām problēmu identificēšanas un ideju posmā.",
-        description_en="Pilot call for community-led ideas at the problem identification and idea stages.",
-        stages=[("problem_identification", "50000.00", "1000.00", "5000.00"),
-                ("idea_generation", "20000.00", "2000.00", "10000.00")],
-    )
-    # The stage-gated call, likewise created open and closed once its application was submitted.
-    gated_call = _call(
-        programme, STAGE_GATED_CALL_CODE,
-        opens_at=midnight - timedelta(days=240), closes_at=now + timedelta(hours=1),
-        status=CallStatus.PUBLISHED, workflow="application_stage_gate", rubric=_stage_gated_rubric(),
-        title_lv="No idejas līdz pilotam: posmos finansētas sociālās inovācijas",
-        title_en="From idea to pilot: social innovations funded stage by stage",
-        description_lv=("Viens atbalsts idejas izstrādei un tās pilotēšanai; nākamā posma finansējums tiek "
-                        "piešķirts pēc iepriekšējā posma rezultātu izvērtēšanas."),
-        description_en=("One award for developing an idea and piloting it; the next stage's money is released "
-                        "once the previous stage's results have been reviewed."),
-        stages=[("idea_generation", "100000.00", "5000.00", "40000.00"),
-                ("prototyping", "200000.00", "10000.00", "80000.00")],
-    )
-    db.session.flush()
-    codes = [OPEN_CALL_CODE, CLOSED_CALL_CODE, STAGE_GATED_CALL_CODE]
-    calls = {call.code: call for call in db.session.scalars(sa.select(Call).where(Call.code.in_(codes)))}
-    for code, email, title, stage, amount, months, summary, steps in DEMO_APPLICATIONS:
-        _application(calls[code], users[email], title, stage, amount, months, summary, steps, users)
-    closed_call.closes_at = min(closed_call.closes_at, midnight - timedelta(days=90))
-    gated_call.closes_at = min(gated_call.closes_at, midnight - timedelta(days=200))
+    moments = {name: midnight + offset for name, offset in HISTORY.items()}
+    gated_opens, gated_closes = moments["gated_opens"], moments["gated_closes"]
+    closed_opens, closed_closes = moments["closed_opens"], moments["closed_closes"]
+    later: list[tuple[Application, list[tuple[str, str, str | None]]]] = []
+    with as_if_at(gated_opens - timedelta(days=5)):
+        users = {email: _user(email, name, role) for email, name, role in DEMO_ACCOUNTS}
+        db.session.flush()
+        for email, name, number, legal_form, region in DEMO_ORGANISATIONS:
+            _organisation(users[email], name, number, legal_form, region)
+        officer = users["officer@demo.lv"]
+        programme = _programme(officer)
+        gated_call = _call(
+            programme, officer, STAGE_GATED_CALL_CODE, opens_at=gated_opens, closes_at=gated_closes,
+            workflow="application_stage_gate", rubric=_stage_gated_rubric(),
+            title_lv="No idejas līdz pilotam: posmos finansētas sociālās inovācijas",
+            title_en="From idea to pilot: social innovations funded stage by stage",
+            description_lv=("Viens atbalsts idejas izstrādei un tās pilotēšanai; nākamā posma finansējums tiek "
+                            "piešķirts pēc iepriekšējā posma rezultātu izvērtēšanas."),
+            description_en=("One award for developing an idea and piloting it; the next stage's money is released "
+                            "once the previous stage's results have been reviewed."),
+            stages=[("idea_generation", "100000.00", "5000.00", "40000.00"),
+                    ("prototyping", "200000.00", "10000.00", "80000.00")],
+        )
+    with as_if_at(gated_closes - timedelta(days=3)):
+        later += _submitted(gated_call, users)
+    with as_if_at(closed_opens - timedelta(days=5)):
+        closed_call = _call(
+            programme, officer, CLOSED_CALL_CODE, opens_at=closed_opens, closes_at=closed_closes,
+            title_lv="Kopienu vadītas sociālās inovācijas idejas (izmēģinājuma konkurss)",
+            title_en="Community-led social innovation ideas (pilot call)",
+            description_lv="Izmēģinājuma konkurss kopienu vadītām idejām problēmu identificēšanas un ideju posmā.",
+            description_en="Pilot call for community-led ideas at the problem identification and idea stages.",
+            stages=[("problem_identification", "50000.00", "1000.00", "5000.00"),
+                    ("idea_generation", "20000.00", "2000.00", "10000.00")],
+        )
+    with as_if_at(closed_closes - timedelta(days=3)):
+        later += _submitted(closed_call, users)
+    with as_if_at(midnight - timedelta(days=8)):
+        open_call = _call(
+            programme, officer, OPEN_CALL_CODE,
+            opens_at=midnight - timedelta(days=7), closes_at=midnight + timedelta(days=45, hours=12),
+            title_lv="Sociālās inovācijas ideju, pilotu un mērogošanas atbalsts",
+            title_en="Support for social innovation ideas, pilots and scaling",
+            description_lv=("Atbalsts biedrībām, nodibinājumiem, sociālajiem uzņēmumiem un kopienām, kas "
+                            "attīsta sociālās inovācijas ideju ģenerēšanas, prototipēšanas un mērogošanas posmā."),
+            description_en=("Support for associations, foundations, social enterprises and communities developing "
+                            "social innovations at the idea generation, prototyping and scaling stages."),
+            stages=[("idea_generation", "150000.00", "2000.00", "10000.00"),
+                    ("prototyping", "300000.00", "10000.00", "50000.00"),
+                    ("scaling", "250000.00", "30000.00", "120000.00")],
+        )
+    calls = {call.code: call for call in (open_call, closed_call, gated_call)}
+    later += _submitted(open_call, users)
+    for application, steps in later:
+        _walk(application, steps, users)
     db.session.flush()
     for call in calls.values():
         for email in ("evaluator1@demo.lv", "evaluator2@demo.lv", "evaluator3@demo.lv", "evaluator4@demo.lv"):
-            add_to_pool(call, users[email], users["officer@demo.lv"])
+            add_to_pool(call, users[email], officer)
     for title, reviews in DEMO_REVIEWS.items():
         application = db.session.execute(sa.select(Application).where(
             Application.call_id.in_([closed_call.id, gated_call.id]), Application.title == title)).unique().scalar_one()
         _evaluate(application, reviews, users)
     db.session.flush()
-    _indicators(programme, users["officer@demo.lv"])
+    _indicators(programme, officer)
     _grant(_by_title(closed_call, DEMO_GRANT), users, now)
     _stage_gated_grant(_by_title(gated_call, DEMO_STAGE_GATED), users, now)
     db.session.flush()

@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from grants.applications.models import Application
+from grants.applications.models import Application, Submission
 from grants.audit.models import AuditEvent
-from grants.calls.models import Call
-from grants.core.db import utcnow
-from grants.demo import DEMO_ACCOUNTS, OPEN_CALL_CODE, load_demo
+from grants.audit.services import read_head, verify_chain
+from grants.calls.models import Call, CallStatus, CallVersion, Programme, PublicCallStatus
+from grants.calls.services import call_snapshot
+from grants.core.db import content_hash, db, utcnow
+from grants.demo import CLOSED_CALL_CODE, DEMO_ACCOUNTS, OPEN_CALL_CODE, STAGE_GATED_CALL_CODE, load_demo
 from grants.organisations.models import Organisation
 from grants.users.models import User
 
@@ -31,7 +33,7 @@ def test_demo_is_idempotent_and_complete(app, session):
     states = dict(session.execute(sa.select(Application.title, Application.state)).all())
     assert states == EXPECTED_STATES
     assert session.execute(sa.select(sa.func.count()).select_from(AuditEvent)
-                           .where(AuditEvent.object_type == "application")).scalar_one() == 39  # each step once
+                           .where(AuditEvent.object_type == "application")).scalar_one() == 47  # each step once
     from grants.evaluations.models import Assignment, EvaluationResult
 
     scores = dict(session.execute(sa.select(Application.title, EvaluationResult.final_score)
@@ -42,6 +44,71 @@ def test_demo_is_idempotent_and_complete(app, session):
         "Latgales amatu skola jauniešiem": "81.50"}
     # 7 in the closed call, 2 for the stage-gated application's selection, 2 for its stage gate.
     assert session.execute(sa.select(sa.func.count()).select_from(Assignment)).scalar_one() == 11
+
+
+def test_demo_builds_everything_through_the_services(app, session):
+    """Issue 17: the calls are published through the freeze (content hash, version 1) by the officer,
+    the programme, calls and applications are created by the services that audit them, nothing of a
+    published call changes after it was frozen, and the closed calls closed by time."""
+    load_demo()
+    officer = session.execute(sa.select(User).where(User.email == "officer@demo.lv")).scalar_one()
+    calls = {call.code: call for call in session.scalars(sa.select(Call))}
+    assert set(calls) == {OPEN_CALL_CODE, CLOSED_CALL_CODE, STAGE_GATED_CALL_CODE}
+    for call in calls.values():
+        assert call.status == CallStatus.PUBLISHED and call.published_at is not None
+        versions = session.scalars(sa.select(CallVersion).where(CallVersion.call_id == call.id)
+                                   .order_by(CallVersion.version)).all()
+        assert [v.version for v in versions] == [1] and call.version == 1
+        frozen = versions[-1]
+        assert call.content_hash is not None
+        assert call.content_hash == frozen.content_hash == content_hash(frozen.snapshot)
+        assert content_hash(call_snapshot(call)) == call.content_hash, f"{call.code} changed after it was frozen"
+        assert frozen.created_by_id == officer.id
+        assert call.eligibility_rules and call.rubric and call.form
+        actions = session.execute(sa.select(AuditEvent.action, AuditEvent.actor_id).where(
+            AuditEvent.object_type == "call", AuditEvent.object_id == str(call.id))).all()
+        assert {("call.create", officer.id), ("call.update", officer.id),
+                ("call.publish", officer.id)} <= set(actions)
+    assert calls[OPEN_CALL_CODE].public_status() == PublicCallStatus.OPEN
+    assert calls[CLOSED_CALL_CODE].public_status() == PublicCallStatus.CLOSED
+    assert calls[STAGE_GATED_CALL_CODE].public_status() == PublicCallStatus.CLOSED
+    assert calls[STAGE_GATED_CALL_CODE].rubric["stages"]["prototyping"]["threshold"] == 60
+    programme = session.execute(sa.select(Programme)).scalar_one()
+    assert programme.budget == 2_000_000 and sum(call.budget for call in calls.values()) <= programme.budget
+    assert session.execute(sa.select(AuditEvent.actor_id).where(
+        AuditEvent.action == "programme.create", AuditEvent.object_id == str(programme.id))).scalar_one() == officer.id
+    # Each application and its initiative started by the applicant, within the stage's limits.
+    applications = session.scalars(sa.select(Application)).unique().all()
+    created = set(session.scalars(sa.select(AuditEvent.object_id).where(AuditEvent.action == "application.create")))
+    assert created == {str(a.id) for a in applications}
+    initiatives = set(session.scalars(sa.select(AuditEvent.object_id).where(AuditEvent.action == "initiative.create")))
+    assert initiatives == {str(a.initiative_id) for a in applications}
+    for application in applications:
+        stage = application.call.stage(application.si_stage)
+        assert stage.min_grant <= application.requested_amount <= stage.max_grant, application.title
+    # The submissions came before the deadline (a resubmission after a clarification request may come later).
+    for submitted_at, closes_at in session.execute(sa.select(Submission.submitted_at, Call.closes_at).join(
+            Application, Application.id == Submission.application_id).join(Call, Call.id == Application.call_id)
+            .where(Submission.trigger == "submit")):
+        assert submitted_at < closes_at
+    assert verify_chain().valid
+
+
+def test_demo_twice_changes_nothing_and_the_audit_chain_verifies(app, session):
+    load_demo()
+    session.flush()
+
+    def everything():
+        counts = {table.name: session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                  for table in db.metadata.sorted_tables}
+        return counts, read_head()
+
+    first = everything()
+    assert load_demo()["calls"] == 3
+    session.flush()
+    assert everything() == first
+    result = verify_chain()
+    assert result.valid and result.events == first[0]["audit_events"] and result.head == first[1][0]
 
 
 def test_demo_has_a_running_grant_and_a_stage_gate_under_review(app, session):

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,13 +53,30 @@ class Session(_FlaskSession):
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 
 
+#: How far the clock of this context is moved (:func:`as_if_at`); nothing but the demo command moves it.
+_CLOCK_SHIFT: ContextVar[timedelta] = ContextVar("grants_clock_shift", default=timedelta(0))
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _CLOCK_SHIFT.get()
 
 
 def today() -> date:
     """The date in Riga: decision dates and the rolling periods (de minimis) count calendar days there."""
-    return datetime.now(ZoneInfo("Europe/Riga")).date()
+    return (datetime.now(ZoneInfo("Europe/Riga")) + _CLOCK_SHIFT.get()).date()
+
+
+@contextmanager
+def as_if_at(moment: datetime) -> Iterator[None]:
+    """Run the block as if the clock read ``moment`` when it started (time flows on from there): what the
+    services and guards see as now, and what they record, is then. The demo command builds its history
+    this way (calls published and applications submitted months ago) through the same services, guards and
+    audit trail as everything else, rather than writing dates into rows."""
+    token = _CLOCK_SHIFT.set(moment - datetime.now(UTC))
+    try:
+        yield
+    finally:
+        _CLOCK_SHIFT.reset(token)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -35,7 +35,8 @@ RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCod
 #: Guard reason codes that are really a problem with one field of the committee's input (the award's are given
 #: by the ``record_decision`` effect: :func:`award_refusals`).
 FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on",
-                   "amount_outside_limits": "amount", "amount_over_requested": "amount", "programme_budget": "amount"}
+                   "amount_outside_limits": "amount", "amount_over_requested": "amount", "programme_budget": "amount",
+                   "de_minimis_ceiling": "amount"}
 
 
 def _amount_problem(application: Application, amount: Decimal) -> tuple[str, str] | None:

@@ -225,9 +225,14 @@ def apply(j: Journey, p: Page, who: Applicant) -> int:
     p.locator("#si_stage").select_option("prototyping")
     p.locator("#title").fill(who.title)
     p.locator("#summary").fill(answers["summary"])
-    p.locator("#requested_amount").fill("60000")  # above the stage's 50 000: the self-check will say so
-    p.locator("#duration_months").fill("12")
+    p.locator("#requested_amount").fill("60000")  # above the stage's 50 000: refused whatever the rules say
+    p.locator("#duration_months").fill("30")  # over the ruleset's 24 months: the self-check will say so
     j.step(p, "new-application")
+    go(p, p.get_by_role("button", name=t["save_draft"]))
+    expect(p.locator("#requested_amount-error")).to_contain_text(t["amount_limits"])
+    expect(p.locator("#title")).to_have_value(who.title)  # nothing typed is lost
+    j.step(p, "amount-refused")
+    p.locator("#requested_amount").fill("24000")
     go(p, p.get_by_role("button", name=t["save_draft"]))
 
     expect_flash(p, t["draft_saved"])
@@ -260,19 +265,19 @@ def apply(j: Journey, p: Page, who: Applicant) -> int:
     expect(heading(p)).to_have_text(t["eligibility_check"])
     expect(p.locator("main")).to_contain_text(t["your_check_now"])
     expect(p.locator("main")).to_contain_text(t["blocking_fails"])
-    expect(p.locator("main")).to_contain_text(t["rule_amount"])
-    expect(p.locator("main")).to_contain_text(t["amount_outside"])
+    expect(p.locator("main")).to_contain_text(t["rule_duration"])
+    expect(p.locator("main")).to_contain_text(t["duration_outside"])
     j.step(p, "self-check-fails")
 
     go(p, p.get_by_role("link", name=who.title))  # the breadcrumb
     go(p, p.get_by_role("link", name=t["edit_application"]))
-    p.locator("#requested_amount").fill("24000")
+    p.locator("#duration_months").fill("12")
     go(p, p.locator("main form").get_by_role("button", name=t["save"], exact=True))
     expect_flash(p, t["saved"])
     go(p, p.get_by_role("link", name=t["to_submission"]))
     go(p, p.get_by_role("link", name=t["eligibility_check"], exact=True))
     expect(p.locator("main")).to_contain_text(t["all_blocking_pass"])
-    expect(p.locator("main")).not_to_contain_text(t["amount_outside"])
+    expect(p.locator("main")).not_to_contain_text(t["duration_outside"])
     j.step(p, "self-check-passes")
 
     go(p, p.get_by_role("link", name=who.title))

@@ -4,7 +4,9 @@ Amounts and dates are written as each language formats them."""
 
 from __future__ import annotations
 
-TEXTS: dict[str, dict[str, str]] = {
+import re
+
+TEXTS: dict[str, dict[str, str | re.Pattern[str]]] = {
     # The header
     "nav_calls": {"lv": "Konkursi", "en": "Calls"},
     "nav_dashboard": {"lv": "Darbvirsma", "en": "Dashboard"},
@@ -51,9 +53,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "your_check_now": {"lv": "Jūsu pārbaude tagad", "en": "Your check now"},
     "blocking_fails": {"lv": "Bloķējošs noteikums nav izpildīts: pieteikumu nevar iesniegt, kamēr tas nav labots.",
                        "en": "A blocking rule fails: the application cannot be submitted until it is corrected."},
-    "rule_amount": {"lv": "Summa posma robežās", "en": "Amount within the stage's limits"},
-    "amount_outside": {"lv": "Pieprasītajai summai 60000.00 EUR jābūt no 10000.00 līdz 50000.00 EUR.",
-                       "en": "The requested 60000.00 EUR must be between 10000.00 and 50000.00 EUR."},
+    "amount_limits": {"lv": re.compile(r"Šim SI posmam: no 10\s000,00\s€ līdz 50\s000,00\s€\."),
+                      "en": "Between 10,000.00 € and 50,000.00 € for this SI stage."},
+    "rule_duration": {"lv": "Projekta ilgums", "en": "Project duration"},
+    "duration_outside": {"lv": "Ilgumam jābūt no 3 līdz 24 mēnešiem (norādīts: 30).",
+                         "en": "The duration must be between 3 and 24 months (given: 30)."},
     "all_blocking_pass": {"lv": "Visi bloķējošie noteikumi ir izpildīti: pieteikumu var iesniegt.",
                           "en": "No blocking rule fails: the application can be submitted."},
     "edit_application": {"lv": "Labot pieteikumu", "en": "Edit the application"},
