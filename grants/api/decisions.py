@@ -152,8 +152,10 @@ class FundingDecisionInSchema(ma.Schema):
                                      metadata={"description": "Required when the outcome departs from the "
                                                               "ranking's recommendation."})
     decided_on = ma.fields.Date(load_default=None, allow_none=True,
-                                metadata={"description": "The date of the decision, not in the future "
-                                                         "(default: today)."})
+                                metadata={"description": "The date the committee decided, not in the future. Give "
+                                                         "it: the API contract v1 keeps it optional, so a decision "
+                                                         "sent without it is dated the day it is recorded (the "
+                                                         "decision page always asks for it)."})
 
 
 class FundingDecisionSchema(ma.Schema):
