@@ -73,6 +73,22 @@ def live_application(tmp_dir):
                 db.engine.dispose()
 
 
+def in_transaction(app, work):
+    """Run ``work`` on a :func:`live_application` as a request would: its own app context, session and
+    transaction, committed on success and rolled back on any error. A POST request context, as the API's writes
+    have (on SQLite those begin with BEGIN IMMEDIATE, see grants.core.db._sqlite_begin)."""
+    with app.test_request_context("/api/v1/applications", method="POST"):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     with throwaway_database(tmp_path_factory.mktemp("db")) as url:

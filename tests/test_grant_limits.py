@@ -31,7 +31,7 @@ from grants.evaluations.models import Assignment
 from grants.evaluations.services import auto_assign
 from grants.users.models import User
 from grants.workflows.engine import fire
-from tests.conftest import csrf_token_from, live_application
+from tests.conftest import csrf_token_from, in_transaction, live_application
 from tests.factories import (
     approved,
     bearer,
@@ -453,20 +453,6 @@ def live(tmp_path_factory):
         yield app
 
 
-def _in_transaction(app, work):
-    """``work`` as a request would run it: its own session and transaction, committed or rolled back."""
-    with app.test_request_context("/api/v1/applications", method="POST"):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
-
-
 def test_two_approvals_at_once_cannot_both_pass_the_budget_check(live):
     """Each approval alone fits in the programme's budget, both together do not: one is refused, whichever
     commits second, on PostgreSQL (the programme's row is locked while the awards are counted) and SQLite."""
@@ -479,7 +465,7 @@ def test_two_approvals_at_once_cannot_both_pass_the_budget_check(live):
         members = [make_user("committee") for _ in range(2)]
         return programme.id, [a.id for a in applications], [m.id for m in members]
 
-    programme_id, application_ids, member_ids = _in_transaction(live, setup)
+    programme_id, application_ids, member_ids = in_transaction(live, setup)
     start = threading.Barrier(2)
     outcomes: dict[int, str] = {}
 
@@ -492,7 +478,7 @@ def test_two_approvals_at_once_cannot_both_pass_the_budget_check(live):
             decide(application, db.session.get(User, member_id), {
                 "outcome": "approved", "amount": "6000.00", "decided_on": today(), "justification": "Atbalstīt."})
         try:
-            _in_transaction(live, work)
+            in_transaction(live, work)
             outcomes[application_id] = "approved"
         except UserInputError as refused:
             outcomes[application_id] = "refused" if "amount" in refused.fields else repr(refused)
@@ -512,6 +498,6 @@ def test_two_approvals_at_once_cannot_both_pass_the_budget_check(live):
         states = sorted(db.session.scalars(sa.select(Application.state).where(Application.id.in_(application_ids))))
         return states, awarded(programme_id), db.session.get(Programme, programme_id).budget
 
-    states, taken, budget = _in_transaction(live, read)
+    states, taken, budget = in_transaction(live, read)
     assert states == ["approved", "evaluated"] and taken == Decimal("6000.00") <= budget
 

@@ -26,7 +26,7 @@ from grants.users.models import User
 from grants.workflows.engine import definitions, fire
 from grants.workflows.registry import EFFECTS, RegisteredEffect
 from grants.workflows.services import act
-from tests.conftest import ADMIN_URL, live_application
+from tests.conftest import ADMIN_URL, in_transaction, live_application
 from tests.factories import bearer, make_application, make_call, make_organisation, make_user
 
 #: Seconds a thread may take before the test calls it stuck (SQLite's busy timeout is 30 s).
@@ -41,22 +41,6 @@ ON_POSTGRES = ADMIN_URL.startswith("postgresql")
 def live(tmp_path_factory):
     with live_application(tmp_path_factory.mktemp("concurrency")) as app:
         yield app
-
-
-def _in_transaction(app, work):
-    """Run ``work`` as a request would: its own app context, session and transaction, committed on
-    success and rolled back on any error. A POST request context, as the API's writes have (on
-    SQLite those begin with BEGIN IMMEDIATE, see grants.core.db._sqlite_begin)."""
-    with app.test_request_context("/api/v1/applications", method="POST"):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
 
 
 def _run_threads(targets) -> list[BaseException]:
@@ -109,7 +93,7 @@ def _attempt(app, application_id: int, trigger: str, actor_id: int, comment: str
         return application.state, application.version
 
     try:
-        after = _in_transaction(app, work)
+        after = in_transaction(app, work)
         result = "ok"
     except Conflict:
         result = "conflict"
@@ -206,7 +190,7 @@ def test_concurrent_transitions_are_neither_lost_nor_doubled_and_the_chain_verif
         raced = make_application(call, make_organisation(applicant)).id
         return pipelines, {**staff, "applicant": applicant.id}, raced
 
-    pipelines, race_people, raced = _in_transaction(live, setup)
+    pipelines, race_people, raced = in_transaction(live, setup)
     attempts: dict[str, list[Attempt]] = {}
     rounds: list[tuple[str, int]] = []
 
@@ -225,7 +209,7 @@ def test_concurrent_transitions_are_neither_lost_nor_doubled_and_the_chain_verif
         return application.state, application.version
 
     def next_round():  # run by one racer once all have finished the round before
-        rounds.append(_in_transaction(live, read_raced))
+        rounds.append(in_transaction(live, read_raced))
 
     barrier = threading.Barrier(RACERS, action=next_round, timeout=JOIN_TIMEOUT / 2)
 
@@ -287,7 +271,7 @@ def test_two_requests_on_the_same_version_one_wins_the_other_gets_409_conflict(l
         return (application.id, [bearer(applicant) for _ in range(requests_n)],
                 [bearer(officer) for officer in officers])
 
-    application_id, applicant_headers, officer_headers = _in_transaction(live, setup)
+    application_id, applicant_headers, officer_headers = in_transaction(live, setup)
     url = f"/api/v1/applications/{application_id}/transitions"
 
     def race(headers: list[dict], bodies: list[dict]) -> list:
@@ -345,7 +329,7 @@ def test_a_grant_advancing_its_initiative_while_an_officer_moves_it_never_deadlo
                                        state="final_report_submitted")
         return make_user("officer").id, application.id, application.initiative_id
 
-    officer, application_id, initiative_id = _in_transaction(live, setup)
+    officer, application_id, initiative_id = in_transaction(live, setup)
     in_effect, moved, mover = threading.Event(), threading.Event(), []
     advance_initiative = EFFECTS["advance_initiative"]
 
@@ -363,7 +347,7 @@ def test_a_grant_advancing_its_initiative_while_an_officer_moves_it_never_deadlo
 
     def accept():
         try:
-            _in_transaction(live, lambda: act(db.session.get(Application, application_id), "accept_final_report",
+            in_transaction(live, lambda: act(db.session.get(Application, application_id), "accept_final_report",
                                               db.session.get(User, officer)))
             outcomes["accept"] = "ok"
         except Conflict:
@@ -373,7 +357,7 @@ def test_a_grant_advancing_its_initiative_while_an_officer_moves_it_never_deadlo
         mover.append(threading.get_ident())
         assert in_effect.wait(JOIN_TIMEOUT / 2)
         try:
-            _in_transaction(live, lambda: act(db.session.get(Initiative, initiative_id), "step_back",
+            in_transaction(live, lambda: act(db.session.get(Initiative, initiative_id), "step_back",
                                               db.session.get(User, officer), comment="Modelis jāpārskata pirms pilota.",
                                               expected_version=1))
             outcomes["step_back"] = "ok"
@@ -418,7 +402,7 @@ def test_the_system_firing_from_a_background_job_waits_for_other_writers(live):
         return [make_application(call, make_organisation(make_user("applicant")), state="in_evaluation").id
                 for _ in range(2)]
 
-    first_id, second_id = _in_transaction(live, setup)
+    first_id, second_id = in_transaction(live, setup)
     first_has_read, second_has_read, first_committed = threading.Event(), threading.Event(), threading.Event()
     # With proper locking the second job cannot read while the first may still write, so the
     # first waits for it only briefly; without it, both read and the second writes last.
