@@ -394,3 +394,25 @@ def test_payload_text_is_stored_canonical_and_older_spellings_still_verify(sessi
     assert verify_chain().valid
     session.execute(respell, {"text": '{"b": "\\u0101", "a": [1, 3]}', "id": event.id})
     assert verify_chain().first_invalid_id == event.id
+
+
+def test_audit_page_names_transitions_domain_actions_and_roles_in_the_readers_language(client, session):
+    from grants.workflows.engine import fire
+    from tests.factories import make_application, member_of
+
+    application = make_application()
+    member = member_of(application)
+    fire(application, "submit", member)
+    record_event(action="attachment.upload", object_type="application", object_id=application.id, actor=member,
+                 role="applicant", payload={})
+    record_event(action="test.unnamed", object_type="thing", object_id=1, role="system")
+    auditor = make_user("auditor")
+    _login(client, auditor.email)
+    english = client.get("/audit/?lang=en").get_data(as_text=True)
+    assert 'Submit <span class="meta">application.submit</span>' in english  # the transition's label
+    assert 'File attached <span class="meta">attachment.upload</span>' in english  # what the domain registered
+    assert 'test.unnamed <span class="meta">test.unnamed</span>' in english  # nobody names it: its id
+    assert "<td>Applicant</td>" in english and "<td>System</td>" in english
+    latvian = client.get("/audit/?lang=lv").get_data(as_text=True)
+    assert 'Iesniegt <span class="meta">application.submit</span>' in latvian
+    assert "<td>Pieteicējs</td>" in latvian

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from grants.audit import verifications
+from grants.audit.labels import action_label, role_label
 from grants.audit.schemas import AuditFilterSchema, ExportArgs
 from grants.audit.services import acting_role, events_query, export_chunks, head_hash, record_export
 from grants.core.db import db
@@ -73,7 +74,8 @@ def index():
     newest = verifications.newest()
     query_args = {name: request.args[name] for name in FILTER_FIELDS if request.args.get(name)}
     return render_template("audit/index.html", result=result, per_page=PER_PAGE, errors=errors,
-                           query_args=query_args, head=head_hash(), action_labels=ACTION_LABELS,
+                           query_args=query_args, head=head_hash(),
+                           action_label=lambda event: action_label(event, ACTION_LABELS), role_label=role_label,
                            last_verified=verifications.latest(finished=True), newest=newest,
                            running=newest if newest is not None and newest.state in verifications.ACTIVE else None,
                            verification_errors=VERIFICATION_ERRORS, verify_form=BaseForm())

@@ -9,11 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from grants.audit.labels import register_describer
 from grants.audit.models import AuditEvent
 from grants.core.db import db
 from grants.core.roles import ROLE_LABELS, STAFF_ROLES, RoleCode
 from grants.workflows.definitions import SYSTEM
-from grants.workflows.engine import definition_for
+from grants.workflows.engine import definition_for, definitions
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,21 @@ def history(obj, viewer) -> list[HistoryEntry]:
             to_label=label(payload.get("to")), actor=actor, role=event.role, comment=event.comment,
             summary=str(ACTION_LABELS[event.action]) if event.action in ACTION_LABELS else None))
     return entries
+
+
+def describe(event) -> str | None:
+    """An audit event's action in words, for the audit pages: what a domain registered for it, else, for a
+    transition, its label in the workflow definition the event names (``payload.workflow``, e.g.
+    ``application_v5``)."""
+    if event.action in ACTION_LABELS:
+        return str(ACTION_LABELS[event.action])
+    payload = event.payload or {}
+    workflow, trigger = str(payload.get("workflow") or ""), payload.get("trigger")
+    name, _sep, version = workflow.rpartition("_v")
+    definition = definitions().get((name, int(version))) if trigger and version.isdigit() else None
+    if definition is None or trigger not in definition.triggers():
+        return None
+    return _(definition.trigger_label(trigger))
+
+
+register_describer(describe)
