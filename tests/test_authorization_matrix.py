@@ -283,6 +283,7 @@ POST   /calls/<call_id>/publish                                                4
 GET    /calls/new                                                              401 403 403 403 403 200 403 403 403 200
 POST   /calls/new                                                              401 403 403 403 403 422 403 403 403 422
 # --- core: health check, language switch
+GET    /favicon.ico                                                            200 200 200 200 200 200 200 200 200 200
 GET    /healthz                                                                200 200 200 200 200 200 200 200 200 200
 GET    /language/<code>                                                        302 302 302 302 302 302 302 302 302 302
 # --- dashboard: the landing page of each person

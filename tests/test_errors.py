@@ -109,3 +109,12 @@ def test_a_writer_that_loses_a_race_gets_409_not_500(client, session, monkeypatc
     with pytest.raises(sqlalchemy.exc.OperationalError):  # anything else is a real error (re-raised in tests)
         client.post(f"/api/v1/applications/{application.id}/transitions", headers=bearer(applicant),
                     json={"trigger": "submit"})
+
+
+def test_the_site_icon_is_served_where_pages_and_browsers_look_for_it(client):
+    page = client.get("/calls/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in page
+    for path in ("/favicon.ico", "/static/img/favicon.svg"):
+        icon = client.get(path, buffered=True)
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert icon.get_data(as_text=True).startswith("<svg ")

@@ -1,4 +1,4 @@
-"""The language switch and the health check (the home page is the calls', grants.calls.views)."""
+"""The language switch, the health check and the site's icon (the home page is the calls', grants.calls.views)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def set_language(code: str):
             current_user.locale = code
             db.session.commit()
     return redirect(target)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon pages name (static/img/favicon.svg), for clients that ask at the conventional address."""
+    return current_app.send_static_file("img/favicon.svg")
 
 
 @bp.get("/healthz")

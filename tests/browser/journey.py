@@ -63,8 +63,7 @@ def watch(page: Page) -> None:
         request = answer.request
         if answer.status >= 500:
             found.append(f"{answer.status} from {request.method} {answer.url}")
-        elif (answer.status >= 400 and request.resource_type != "document"
-              and not answer.url.endswith("/favicon.ico")):
+        elif answer.status >= 400 and request.resource_type != "document":
             found.append(f"{answer.status} for the {request.resource_type} {answer.url}")
 
     def console(message) -> None:
