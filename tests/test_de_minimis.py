@@ -146,14 +146,14 @@ def test_submit_over_the_ceiling_is_refused_with_the_rule_in_latvian_and_english
     [reason] = refused.get_json()["reasons"]
     assert reason["rule"] == "dm_ceiling" and reason["code"] == "eligibility_failed"
     assert reason["message"].startswith("De minimis atlikums: Kopš ")
-    assert "300000.01" not in reason["message"] and "pārsniedz 300000.00 EUR" in reason["message"]
+    assert "300\xa0000,01" not in reason["message"] and "pārsniedz 300\xa0000,00 EUR" in reason["message"]
 
     refused = client.post(url, json={"trigger": "submit", "version": 1}, headers={**bearer(applicant), **EN})
     assert refused.status_code == 409
     [reason] = refused.get_json()["reasons"]
     assert reason["rule"] == "dm_ceiling"
     assert reason["message"].startswith("De minimis headroom: Aid received since ")
-    assert "exceeds 300000.00 EUR" in reason["message"]
+    assert "exceeds 300,000.00 EUR" in reason["message"]
     assert session.get(type(application), application.id).state == "draft"
 
     # one cent less and it goes through

@@ -201,8 +201,10 @@ def test_messages_name_the_inputs_in_both_languages(application):
     [result] = check_application(application, rules=validate_ruleset([rule(
         check="amount_within_stage_limits", message_lv="Summa {requested} pārsniedz {max_grant}.",
         message_en="{requested} is over {max_grant}.")]), on=ON)
-    assert (result.message_lv, result.message_en) == ("Summa 12000.00 pārsniedz 10000.00.",
-                                                      "12000.00 is over 10000.00.")
+    # the numbers written as each language writes them; the stored inputs keep the checks' own form
+    assert (result.message_lv, result.message_en) == ("Summa 12\xa0000,00 pārsniedz 10\xa0000,00.",
+                                                      "12,000.00 is over 10,000.00.")
+    assert result.inputs["requested"] == "12000.00"
     assert result.blocks and result.severity == Severity.BLOCKING
 
 

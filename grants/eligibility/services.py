@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import string
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 
 import rule_engine
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -71,9 +73,26 @@ class _Inputs(dict):
         return "{" + key + "}"
 
 
-def _format(text: str, inputs: dict[str, Any]) -> str:
+#: An input that is a decimal number as the checks write it (``60000.00``), alone or as a percentage (``5.00 %``).
+_NUMBER = re.compile(r"^(-?\d+\.(\d+))( %)?$")
+
+
+def _in_words_of(language: str, value: Any) -> Any:
+    """A decimal input written as ``language`` writes numbers (``60 000,00`` in Latvian, ``60,000.00`` in
+    English), with the same decimals; anything else as it is. The stored inputs stay as the checks wrote them."""
+    match = _NUMBER.match(value) if isinstance(value, str) else None
+    if match is None:
+        return value
+    number, decimals, percent = match.groups()
+    written = format_decimal(Decimal(number), format="#,##0." + "0" * len(decimals), locale=language)
+    return written + (percent or "")
+
+
+def _format(text: str, inputs: dict[str, Any], language: str) -> str:
+    """A rule's message in ``language`` with its inputs, the numbers among them written as that language does."""
     try:
-        return string.Formatter().vformat(text, (), _Inputs(inputs))
+        return string.Formatter().vformat(text, (), _Inputs({key: _in_words_of(language, value)
+                                                             for key, value in inputs.items()}))
     except (ValueError, IndexError, AttributeError):
         return text
 
@@ -105,8 +124,8 @@ def evaluate_facts(rules: list[dict[str, Any]], facts: Facts) -> list[RuleOutcom
             result.message_lv = str(_l_in("lv", error))
             result.message_en = str(_l_in("en", error))
         elif outcome != Outcome.PASS:
-            result.message_lv = _format(rule["message_lv"], inputs)
-            result.message_en = _format(rule["message_en"], inputs)
+            result.message_lv = _format(rule["message_lv"], inputs, "lv")
+            result.message_en = _format(rule["message_en"], inputs, "en")
         outcomes.append(result)
     return outcomes
 
