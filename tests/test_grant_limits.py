@@ -224,8 +224,8 @@ def _decide(client, application, committee, amount: str | None, headers=EN):
                              "justification": "Komisijas lēmums."})
 
 
-def _evaluation_call(programme=None):
-    call = make_evaluation_call(programme, workflow_version=4, stages=STAGE)
+def _evaluation_call(programme=None, version: int = 5):
+    call = make_evaluation_call(programme, workflow_version=version, stages=STAGE)
     make_pool(call, 2, make_user("officer"))
     return call
 
@@ -379,9 +379,12 @@ def test_the_decision_page_refuses_an_award_over_the_programme_budget(client, se
     assert application.state == "approved"
 
 
-def test_an_approval_fired_any_other_way_is_refused_by_the_decision_effect(session, people):
-    """The engine's path (not the decision service): the ``record_decision`` effect refuses the award."""
-    programme, call = _programme_with_an_award(people)
+@pytest.mark.parametrize("version", [4, 5])
+def test_an_approval_fired_any_other_way_is_refused(session, people, version):
+    """The engine's path (not the decision service): v5's ``award_fits`` guard refuses the award before the state
+    moves; on v4 (no such guard) the ``record_decision`` effect refuses it."""
+    programme, _call = _programme_with_an_award(people)
+    call = _evaluation_call(programme, version=version)
     application = _evaluated(call, people["officer"], si_stage="prototyping", requested_amount=Decimal("5000.00"))
     session.commit()  # the setup stays when the refused transition is rolled back
     with pytest.raises(TransitionNotAllowed) as refused:
@@ -389,6 +392,8 @@ def test_an_approval_fired_any_other_way_is_refused_by_the_decision_effect(sessi
              amount=Decimal("4000.01"), decided_on=today().isoformat(), conditions="")
     assert [reason["code"] for reason in refused.value.reasons] == ["programme_budget"]
     assert refused.value.fields == {"amount": [refused.value.reasons[0]["message"]]}
+    if version == 5:
+        assert application.state == "evaluated"  # refused before the machine moved
     session.rollback()
     assert session.get(Application, application.id).state == "evaluated"
 

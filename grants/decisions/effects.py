@@ -23,11 +23,12 @@ def record_decision(obj, ctx: Context) -> None:
     An approval is refused (:class:`TransitionNotAllowed`, its reasons naming the ``amount``; the request's
     transaction is rolled back) when its amount is over the requested one, outside the SI stage's limits or
     more than the programme's budget leaves, whatever the call's rules say and whichever way it was fired
-    (:func:`grants.decisions.services.decide` refuses the same by field before firing)."""
+    (:func:`grants.decisions.services.decide` refuses the same by field before firing). Workflow versions with
+    the ``award_fits`` guard on ``approve`` (v5 on) refuse it there, before the state moves."""
     row = ctx.found.get("rank_row")
     outcome = Outcome(ctx.payload["outcome"]) if "outcome" in ctx.payload else Outcome(ctx.dest)
     amount = ctx.payload.get("amount")
-    if outcome == Outcome.APPROVED:
+    if outcome == Outcome.APPROVED and "award_fits" not in ctx.chosen.guards:  # v5 and later: the guard did
         refusals = award_refusals(obj, Decimal(str(amount)) if amount is not None else obj.requested_amount)
         if refusals:
             raise TransitionNotAllowed(_("This action is not possible now: %(reasons)s",

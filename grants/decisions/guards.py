@@ -3,6 +3,8 @@ application's evaluators (separation of duties), justified when it departs from 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -10,6 +12,7 @@ from grants.core.db import db, today
 from grants.core.values import as_date
 from grants.decisions.models import OUTCOME_LABELS, OUTCOME_TRIGGERS, Outcome
 from grants.decisions.ranking import row_for
+from grants.decisions.services import award_refusals
 from grants.evaluations.models import Assignment
 from grants.workflows.registry import Context, Reason, guard
 
@@ -50,3 +53,14 @@ def departure_justified(application, ctx: Context) -> Reason | None:
     return Reason("justification_required",
                   _("The ranking recommends “%(recommended)s”; write why the committee decides otherwise.",
                     recommended=OUTCOME_LABELS[Outcome(row.recommendation)]))
+
+
+@guard("award_fits")
+def award_fits(application, ctx: Context) -> list[Reason] | None:
+    """An approval's amount (the requested one when none is given) is more than zero, at most what was requested,
+    within the SI stage's limits and within what the programme's budget leaves, whatever the call's rules say
+    (each reason names the ``amount``). Workflow versions before this guard refuse the same in the
+    ``record_decision`` effect."""
+    amount = ctx.payload.get("amount")
+    return award_refusals(application, Decimal(str(amount)) if amount is not None else application.requested_amount) \
+        or None
