@@ -327,7 +327,7 @@ class Builder:
 
     def _calls(self) -> None:
         from grants.calls.models import Call, CallStage, CallStatus, Programme
-        from grants.calls.services import _freeze, latest_workflow_version
+        from grants.calls.services import _freeze
         from grants.core.codes import FundSource
         from grants.eligibility.presets import demo_ruleset
         from grants.eligibility.rules import validate_ruleset
@@ -335,6 +335,7 @@ class Builder:
         from grants.evaluations.rubrics import default_rubric, validate_rubric
         from grants.forms.templates import default_form
         from grants.users.models import User
+        from grants.workflows.engine import newest_version
 
         n_apps = self.sizes["applications"]
         n_reviewed = sum(share * n_apps * _reviewed_share(phase) for _code, share, phase, _days in CALLS)
@@ -344,7 +345,7 @@ class Builder:
         self.required = max(1, min(5, round(per_app - 0.17)))
         self.third_share = min(0.9, max(0.0, per_app - self.required))
         officer = self.session.get(User, self.users["officer"][0])
-        self.workflow_version = latest_workflow_version("application")
+        self.workflow_version = newest_version("application")
         programmes = [Programme(code=f"BENCH-P{year}", title_lv=f"Sociālās inovācijas programma {year}",
                                 title_en=f"Social innovation programme {year}", fund_source=FundSource.ESF_PLUS,
                                 budget=Decimal("500000000.00"), currency="EUR", starts_on=date(year, 1, 1),

@@ -43,7 +43,6 @@ from grants.applications.models import Application, Submission
 from grants.applications.services import _snapshot_data
 from grants.audit.services import ADVISORY_LOCK_KEY, compute_hash, verify_chain
 from grants.calls.models import Call, CallStage, CallStatus, Programme
-from grants.calls.services import latest_workflow_version
 from grants.core.codes import FundSource, LegalForm, Region
 from grants.core.db import JSONType, UTCDateTime, content_hash, db, utcnow
 from grants.core.roles import RoleCode
@@ -56,7 +55,7 @@ from grants.initiatives.models import Initiative
 from grants.organisations.models import Membership, Organisation
 from grants.users.models import User
 from grants.users.services import get_roles
-from grants.workflows.engine import fire
+from grants.workflows.engine import fire, newest_version
 
 #: DESIGN §11: the full submit reaches at least this share of the floor's rate.
 BUDGET_RATIO = 0.40
@@ -80,7 +79,7 @@ def build(n: int, *, closes_in: timedelta = timedelta(days=30),
     call = Call(programme=programme, code=f"C-{prefix.upper()}", title_lv="Atklātais konkurss", title_en="Open call",
                 description_lv="Apraksts", description_en="Description", opens_at=now - timedelta(days=30),
                 closes_at=now + closes_in, budget=Decimal("5000000.00"), status=CallStatus.PUBLISHED,
-                workflow_name="application", workflow_version=latest_workflow_version("application"), version=1,
+                workflow_name="application", workflow_version=newest_version("application"), version=1,
                 form=default_form(), eligibility_rules=validate_ruleset(demo_ruleset()), published_at=now)
     call.stages = [CallStage(si_stage="idea_generation", position=0, envelope=Decimal("5000000.00"),
                              min_grant=Decimal("1000.00"), max_grant=Decimal("50000.00"))]

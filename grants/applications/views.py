@@ -198,7 +198,6 @@ def edit(application_id: int):
             return redirect(url_for("applications.edit", application_id=application.id))
     elif form.is_submitted():
         status = 422
-    outside = amount_limits_error(application.call, application.si_stage, application.requested_amount)
     stage = application.call.stage(application.si_stage)
     if stage is not None:
         form.requested_amount.description = _("Between %(min)s and %(max)s for this SI stage.",
@@ -206,6 +205,7 @@ def edit(application_id: int):
     if request.method == "GET":
         form.version.data = application.version
         answer_errors = missing_answers(application)  # what still stops a submission, shown from the start
+        outside = amount_limits_error(application.call, application.si_stage, application.requested_amount)
         if outside is not None and "requested_amount" not in locked:
             form.requested_amount.errors = [outside]
     files = {attachment.id: attachment for attachment in list_attachments(application)}

@@ -19,7 +19,7 @@ from grants.core.db import CENT, content_hash, db, utcnow
 from grants.core.errors import Conflict, UserInputError
 from grants.forms.definitions import FormDefinitionError, validate_form_definition
 from grants.forms.templates import default_form
-from grants.workflows.engine import definitions
+from grants.workflows.engine import definitions, newest_version
 
 
 def calls_query(status: str | None = None, *, include_drafts: bool = False,
@@ -71,11 +71,6 @@ def _aware(value: datetime | None) -> datetime | None:
 def is_application_workflow(name: str, version: int) -> bool:
     definition = definitions().get((name, version))
     return definition is not None and definition.state_field == "state" and definition.name.startswith("application")
-
-
-def latest_workflow_version(name: str) -> int:
-    """The newest version of an application workflow: what a new call pins unless told otherwise."""
-    return max((d.version for d in definitions().values() if d.name == name), default=1)
 
 
 def application_workflows() -> list[tuple[str, int, str]]:
@@ -187,7 +182,7 @@ def _validated(data: dict[str, Any], current: Call | None) -> tuple[dict[str, An
     if merged["opens_at"] and merged["closes_at"] and merged["opens_at"] >= merged["closes_at"]:
         errors.setdefault("closes_at", []).append(_("The deadline must be after the opening."))
     merged["workflow_name"] = merged["workflow_name"] or "application"
-    merged["workflow_version"] = merged["workflow_version"] or latest_workflow_version(merged["workflow_name"])
+    merged["workflow_version"] = merged["workflow_version"] or newest_version(merged["workflow_name"])
     if not is_application_workflow(merged["workflow_name"], merged["workflow_version"]):
         errors.setdefault("workflow_name", []).append(_("No such application workflow."))
     rows = None

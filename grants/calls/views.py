@@ -18,7 +18,6 @@ from grants.calls.services import (
     create_call,
     get_visible_call,
     issue_corrigendum,
-    latest_workflow_version,
     publish_call,
     update_draft_call,
 )
@@ -28,6 +27,7 @@ from grants.core.i18n import current_language
 from grants.core.security import roles_required
 from grants.forms.validation import form_outline
 from grants.initiatives.stages import DEFAULT_STAGE_MODEL, STAGE_MODELS
+from grants.workflows.engine import newest_version
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 #: The home page: the calls open now.
@@ -134,7 +134,7 @@ def _included_rows(form: CallForm) -> list[int]:
 def new():
     form = CallForm()
     if request.method == "GET":
-        form.workflow.data = f"application:{latest_workflow_version('application')}"
+        form.workflow.data = f"application:{newest_version('application')}"
     _prepare(form, None)
     general: list[str] = []
     if form.validate_on_submit():

@@ -32,8 +32,9 @@ from grants.workflows.registry import Reason
 
 #: Who reads the ranked list (pages and API).
 RANKING_ROLES = (RoleCode.OFFICER, RoleCode.COMMITTEE, RoleCode.AUDITOR, RoleCode.ADMIN)
-#: Guard reason codes that are really a problem with one field of the committee's input (the award's are given
-#: by the ``record_decision`` effect: :func:`award_refusals`).
+#: Guard reason codes that are really a problem with one field of the committee's input (the award's come from
+#: :func:`award_refusals`, through the ``award_fits`` guard or, on versions before it, the ``record_decision``
+#: effect; the de minimis ceiling's from grants.grants_mgmt's ``de_minimis_headroom``).
 FIELD_OF_REASON = {"justification_required": "justification", "decision_date": "decided_on",
                    "amount_outside_limits": "amount", "amount_over_requested": "amount", "programme_budget": "amount",
                    "de_minimis_ceiling": "amount"}

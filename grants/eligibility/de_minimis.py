@@ -80,13 +80,20 @@ def headroom(registration_number: str, ceiling: Decimal | str | int = DEFAULT_CE
     ceiling = Decimal(ceiling).quantize(Decimal("0.01"))
     since = _years_before(on, years)
     number = normalise_registration(registration_number)
-    received = db.session.execute(  # summed in cents by the database; the Money type gives euros back
-        sa.select(sa.func.sum(DeMinimisAid.amount))
-        .where(DeMinimisAid.registration_number == number, DeMinimisAid.granted_on >= since,
-               DeMinimisAid.granted_on <= on)).scalar_one()
-    received = Decimal(received or 0).quantize(Decimal("0.01"))
+    received = _received(number, since, on)
     return {"registration_number": number, "ceiling": ceiling, "years": years, "since": since, "on": on,
             "received": received, "remaining": max(ceiling - received, Decimal("0.00"))}
+
+
+def _received(number: str, since: date, on: date, excluding_application: int | None = None) -> Decimal:
+    """Aid the undertaking ``number`` was granted from ``since`` to ``on`` (both inclusive), without the entries
+    of the application ``excluding_application``: summed in cents by the database."""
+    query = sa.select(sa.func.sum(DeMinimisAid.amount)).where(
+        DeMinimisAid.registration_number == number, DeMinimisAid.granted_on >= since, DeMinimisAid.granted_on <= on)
+    if excluding_application is not None:
+        query = query.where(sa.or_(DeMinimisAid.application_id.is_(None),
+                                   DeMinimisAid.application_id != excluding_application))
+    return Decimal(db.session.execute(query).scalar_one() or 0).quantize(Decimal("0.01"))
 
 
 def rule_of(call) -> tuple[Decimal, int] | None:
@@ -118,13 +125,7 @@ def over_ceiling(application, aid: Decimal, on: date | None = None) -> dict[str,
     organisation = application.organisation
     db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
     number = normalise_registration(organisation.registration_number)
-    received = db.session.execute(
-        sa.select(sa.func.sum(DeMinimisAid.amount))
-        .where(DeMinimisAid.registration_number == number, DeMinimisAid.granted_on >= since,
-               DeMinimisAid.granted_on <= on,
-               sa.or_(DeMinimisAid.application_id.is_(None), DeMinimisAid.application_id != application.id))
-    ).scalar_one()
-    received = Decimal(received or 0).quantize(Decimal("0.01"))
+    received = _received(number, since, on, excluding_application=application.id)
     aid = Decimal(aid).quantize(Decimal("0.01"))
     if received + aid <= ceiling:
         return None

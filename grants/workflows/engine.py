@@ -68,7 +68,8 @@ def get_definition(name: str, version: int) -> WorkflowDefinition:
 
 
 def newest_version(name: str) -> int:
-    """The newest version of the workflow ``name``: what a new object of it pins."""
+    """The newest version of the workflow ``name``: what a new object of it (a new call, a new payment) pins
+    unless told otherwise."""
     return max((version for (each, version) in definitions() if each == name), default=1)
 
 
